@@ -1,0 +1,37 @@
+"""plainnet: feed-forward neural networks for anywhere Python runs.
+
+Pure Python with no dependencies, plus an optional C core (built with cffi)
+that computes the same numbers, bit for bit, faster.  It starts from Victor
+Zhou's tutorial "Machine Learning for Beginners: An Introduction to Neural
+Networks": sigmoid neurons, mean squared error, backpropagation and per-sample
+stochastic gradient descent.
+
+    >>> import plainnet as pn
+    >>> pn.Neuron([0, 1], 4).feedforward([2, 3])
+    0.9990889488055994
+"""
+
+from ._backends import available_backends, get_backend, set_backend
+from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, TrainingInProgress
+from ._maths import deriv_sigmoid, sigmoid
+from ._metrics import mse_loss
+from ._modelfile import load
+from ._version import __version__
+from .network import Network, Neuron
+
+__all__ = [
+    "__version__",
+    "sigmoid",
+    "deriv_sigmoid",
+    "mse_loss",
+    "Neuron",
+    "Network",
+    "load",
+    "available_backends",
+    "get_backend",
+    "set_backend",
+    "BackendUnavailable",
+    "ModelFileError",
+    "TrainingDiverged",
+    "TrainingInProgress",
+]

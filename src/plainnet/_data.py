@@ -1,0 +1,198 @@
+"""Validation and conversion of user data, done once, before any backend runs.
+
+Everything a backend receives has been checked here: numbers are finite
+Python floats, rows are rectangular and of the width the network expects.
+Buffers (``array('d')``, numpy arrays, anything with the buffer protocol) are
+read through ``memoryview``, so numpy is never imported by plainnet itself.
+"""
+
+from math import isfinite
+from numbers import Real
+
+__all__ = ["as_float", "as_int", "as_vector", "as_rows", "as_targets", "Rows"]
+
+_INT_FORMATS = frozenset("bBhHiIlLqQnN")
+_FLOAT_FORMATS = frozenset("efd")
+
+
+def _describe(v):
+    text = repr(v)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return "%s (%s)" % (text, type(v).__name__)
+
+
+def as_float(v, what):
+    """Return ``v`` as a finite float, or raise TypeError/ValueError naming ``what``."""
+    if type(v) is not float:
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise TypeError("%s must be a number, not %s" % (what, _describe(v)))
+        try:
+            v = float(v)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError("%s cannot be converted to a float: %s" % (what, exc)) from None
+    if not isfinite(v):
+        raise ValueError("%s must be finite, got %r" % (what, v))
+    return v
+
+
+def as_int(v, what, minimum=None):
+    """Return ``v`` as an int (bool and float rejected), optionally >= ``minimum``."""
+    if isinstance(v, bool) or not hasattr(v, "__index__"):
+        raise TypeError("%s must be an integer, not %s" % (what, _describe(v)))
+    v = v.__index__()
+    if minimum is not None and v < minimum:
+        raise ValueError("%s must be at least %d, got %d" % (what, minimum, v))
+    return v
+
+
+def _buffer_view(obj):
+    """A memoryview of ``obj`` if it exposes numeric data through the buffer protocol."""
+    if isinstance(obj, (list, tuple, str, bytes, bytearray)):
+        return None
+    try:
+        view = memoryview(obj)
+    except TypeError:
+        return None
+    fmt = view.format.lstrip("@=<>!")
+    if fmt not in _FLOAT_FORMATS and fmt not in _INT_FORMATS:
+        raise TypeError(
+            "buffer of format %r is not numeric: pass floats (for example a float64 array)"
+            % view.format
+        )
+    return view
+
+
+def _check_vector(values, what, width):
+    """``values`` (a sequence) as a list of finite floats of length ``width``."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise TypeError("%s must be a sequence of numbers, not %s" % (what, _describe(values)))
+    if width is not None and len(values) != width:
+        raise ValueError("%s has %d values, expected %d" % (what, len(values), width))
+    out = [v if type(v) is float else None for v in values]
+    for i, v in enumerate(out):
+        if v is None or not isfinite(v):
+            out[i] = as_float(values[i], "%s[%d]" % (what, i))
+    return out
+
+
+def as_vector(x, width, what="x"):
+    """One row of numbers as a list of floats of length ``width``."""
+    view = _buffer_view(x)
+    if view is not None:
+        if view.ndim != 1:
+            raise ValueError("%s must be 1-dimensional, got shape %s" % (what, tuple(view.shape)))
+        x = view.tolist()
+    return _check_vector(x, what, width)
+
+
+class Rows:
+    """A validated, rectangular block of finite floats: ``n`` rows of ``width``.
+
+    ``lists`` holds the rows as lists of floats.  ``buffer`` is set when the
+    caller passed a C-contiguous float64 buffer: the C backend reads it in place.
+    """
+
+    __slots__ = ("n", "width", "_lists", "buffer")
+
+    def __init__(self, n, width, lists=None, buffer=None):
+        self.n = n
+        self.width = width
+        self._lists = lists
+        self.buffer = buffer
+
+    @property
+    def lists(self):
+        if self._lists is None:
+            flat = self.buffer.tolist()
+            w = self.width
+            self._lists = [flat[i * w:(i + 1) * w] for i in range(self.n)]
+        return self._lists
+
+
+def _rows_from_view(view, width, what):
+    if view.ndim == 1 and width == 1:
+        shape = (view.shape[0], 1)
+    elif view.ndim == 2:
+        shape = tuple(view.shape)
+    else:
+        raise ValueError(
+            "%s must be 2-dimensional (rows of %s values), got shape %s"
+            % (what, width, tuple(view.shape))
+        )
+    if shape[0] == 0:
+        raise ValueError("%s is empty: at least one row is needed" % what)
+    if width is not None and shape[1] != width:
+        raise ValueError("%s rows have %d values, expected %d" % (what, shape[1], width))
+    fmt = view.format.lstrip("@=<>!")
+    if fmt == "d" and view.c_contiguous and view.format in ("d", "@d", "=d", "<d"):
+        flat = view.cast("B").cast("d")
+        for k, v in enumerate(flat):
+            if not isfinite(v):
+                raise ValueError(
+                    "%s row %d, column %d is %r: data must be finite"
+                    % (what, k // shape[1], k % shape[1], v)
+                )
+        return Rows(shape[0], shape[1], buffer=flat)
+    nested = view.tolist()
+    if view.ndim == 1:
+        nested = [[v] for v in nested]
+    return _rows_from_lists(nested, width, what)
+
+
+def _rows_from_lists(data, width, what):
+    rows = []
+    for r, row in enumerate(data):
+        name = "%s row %d" % (what, r)
+        if width is None:
+            if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+                raise TypeError("%s must be a sequence of numbers, not %s" % (name, _describe(row)))
+            width = len(row)
+            if width == 0:
+                raise ValueError("%s is empty: rows need at least one value" % name)
+        view = _buffer_view(row)
+        rows.append(_check_vector(view.tolist() if view is not None else row, name, width))
+    if not rows:
+        raise ValueError("%s is empty: at least one row is needed" % what)
+    return Rows(len(rows), width, lists=rows)
+
+
+def as_rows(data, width, what="data"):
+    """A 2-D block of numbers (list of rows, or a 2-D buffer) as :class:`Rows`."""
+    if isinstance(data, Rows):
+        return data
+    view = _buffer_view(data)
+    if view is not None:
+        return _rows_from_view(view, width, what)
+    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        raise TypeError("%s must be a list of rows of numbers, not %s" % (what, _describe(data)))
+    data = list(data)
+    if data and width is not None and not hasattr(data[0], "__len__"):
+        raise TypeError(
+            "%s must be a list of rows (each a list of %d numbers); got a flat sequence"
+            % (what, width)
+        )
+    return _rows_from_lists(data, width, what)
+
+
+def as_targets(targets, n_rows, n_out, what="targets"):
+    """Targets as :class:`Rows` of width ``n_out``.
+
+    A flat sequence of numbers is accepted for a network with one output.
+    """
+    view = _buffer_view(targets)
+    if view is None and not isinstance(targets, Rows):
+        if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+            raise TypeError("%s must be a list of numbers or of rows, not %s" % (what, _describe(targets)))
+        targets = list(targets)
+        if targets and not hasattr(targets[0], "__len__") and not isinstance(targets[0], (str, bytes)):
+            if n_out != 1:
+                raise ValueError(
+                    "%s is a flat list, but the network has %d outputs: give one row of %d values per sample"
+                    % (what, n_out, n_out)
+                )
+            targets = [[v] for v in targets]
+    rows = as_rows(targets, n_out, what)
+    if rows.n != n_rows:
+        raise ValueError("%s has %d rows but data has %d" % (what, rows.n, n_rows))
+    return rows

@@ -1,0 +1,30 @@
+"""Exceptions raised by plainnet, beyond the built-in ValueError and TypeError."""
+
+__all__ = ["BackendUnavailable", "ModelFileError", "TrainingDiverged", "TrainingInProgress"]
+
+
+class BackendUnavailable(ImportError):
+    """A backend was asked for by name and cannot be loaded here."""
+
+
+class ModelFileError(ValueError):
+    """A model file or model dictionary is malformed; the message names the problem."""
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced a non-finite loss or weight.
+
+    The network is left with the weights it had after the last epoch whose
+    weights and loss were all finite.  ``epoch`` is the 1-based number of the
+    epoch that diverged (within this call to ``train``) and ``losses`` holds the
+    per-epoch losses of the epochs that completed before it.
+    """
+
+    def __init__(self, message, epoch, losses):
+        super().__init__(message)
+        self.epoch = epoch
+        self.losses = losses
+
+
+class TrainingInProgress(RuntimeError):
+    """train() was called on a network that another thread is training."""

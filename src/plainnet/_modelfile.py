@@ -1,0 +1,170 @@
+"""Model files: versioned JSON, validated completely before anything is built.
+
+A model file is data, never code: it is parsed with ``json`` and every field is
+checked (types, shapes, sizes, finiteness, known names) before a network is
+constructed.  Saving writes a temporary file in the destination folder, syncs
+it to disk and renames it over the destination, so a failure part-way leaves
+any previous file intact.
+"""
+
+import json
+import os
+
+from . import _backends, network
+from ._errors import ModelFileError
+
+__all__ = ["FORMAT", "VERSION", "network_to_dict", "network_from_dict", "save", "load"]
+
+FORMAT = "plainnet"
+VERSION = 1
+_KEYS = ("format", "version", "sizes", "activations", "loss", "weights", "biases")
+# Longest decimal integer accepted in a file; a longer one is not a layer size
+# and would only cost time to parse.
+_MAX_INT_DIGITS = 30
+
+
+def network_to_dict(net):
+    weights, biases = net._core.get_params()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "sizes": net.sizes,
+        "activations": net.activations,
+        "loss": net.loss_name,
+        "weights": weights,
+        "biases": biases,
+    }
+
+
+def _validated(d, max_parameters):
+    """(sizes, activations, loss, weights, biases) from a model dict, or ModelFileError."""
+    if not isinstance(d, dict):
+        raise ModelFileError("a model must be a JSON object, not %s" % type(d).__name__)
+    if d.get("format") != FORMAT:
+        raise ModelFileError("not a plainnet model: 'format' is %r, expected %r" % (d.get("format"), FORMAT))
+    version = d.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFileError("'version' must be an integer, got %r" % (version,))
+    if version > VERSION:
+        raise ModelFileError(
+            "model format version %d is newer than this plainnet reads (%d): upgrade plainnet"
+            % (version, VERSION)
+        )
+    if version < 1:
+        raise ModelFileError("'version' must be at least 1, got %d" % version)
+    missing = [k for k in _KEYS if k not in d]
+    if missing:
+        raise ModelFileError("missing field(s): %s" % ", ".join(missing))
+    unknown = sorted(str(k) for k in d if k not in _KEYS)
+    if unknown:
+        raise ModelFileError("unknown field(s): %s" % ", ".join(unknown))
+
+    sizes = d["sizes"]
+    if not isinstance(sizes, list) or not all(type(s) is int for s in sizes):
+        raise ModelFileError("'sizes' must be a list of integers, got %r" % (sizes,))
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ModelFileError("'sizes' needs at least two layers of width >= 1, got %r" % (sizes,))
+    count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
+    if count > limit:
+        raise ModelFileError(
+            "'sizes' %r means %d parameters, over the limit of %d (pass max_parameters to allow more)"
+            % (sizes, count, limit)
+        )
+    acts = d["activations"]
+    if not isinstance(acts, list) or len(acts) != len(sizes) - 1:
+        raise ModelFileError("'activations' must list one name per layer (%d), got %r" % (len(sizes) - 1, acts))
+    loss = d["loss"]
+    try:
+        acts = network._check_activations(acts, None, len(sizes) - 1)
+        loss = network._check_loss(loss, acts)
+        W, B = network._check_params(d["weights"], d["biases"], sizes)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(str(exc)) from None
+    return sizes, acts, loss, W, B
+
+
+def network_from_dict(cls, d, backend=None, max_parameters=None):
+    sizes, acts, loss, W, B = _validated(d, max_parameters)
+    module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
+    net = cls.__new__(cls)
+    net._init(module, sizes, acts, loss, W, B)
+    return net
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not a finite number" % name)
+
+
+def _parse_int(text):
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError("integer with %d digits" % len(text))
+    return int(text)
+
+
+def dumps(d):
+    """JSON text for a model dict: one top-level field a line, numbers as exact reprs."""
+    fields = ['  "%s": %s' % (k, json.dumps(d[k], allow_nan=False)) for k in _KEYS]
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def loads(text, source="model"):
+    """Parse model JSON text; errors become ModelFileError naming ``source``."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except RecursionError:
+        raise ModelFileError("%s: JSON nested too deeply" % source) from None
+    except ValueError as exc:
+        raise ModelFileError("%s: not valid JSON: %s" % (source, exc)) from None
+
+
+def save(net, path):
+    path = os.fspath(path)
+    data = dumps(net.to_dict()).encode("utf-8")
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path), os.getpid(), os.urandom(4).hex()))
+    # Created with the usual 0o666 minus umask, like any file the user writes.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable, where the platform allows it
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def load(path, backend=None, max_parameters=None):
+    """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError."""
+    path = os.fspath(path)
+    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
+    # About 25 bytes of JSON per parameter at most, plus room for the rest.
+    max_bytes = 32 * limit + (1 << 20)
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ModelFileError("%s: file is larger than a model of %d parameters can be" % (path, limit))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelFileError("%s: not UTF-8 text: %s" % (path, exc)) from None
+    d = loads(text, path)
+    try:
+        return network_from_dict(network.Network, d, backend, max_parameters)
+    except ModelFileError as exc:
+        raise ModelFileError("%s: %s" % (path, exc)) from None

@@ -1,0 +1,29 @@
+"""Shared fixtures: every test that takes ``backend`` runs once per available backend."""
+
+import os
+
+import pytest
+
+import plainnet
+
+BACKENDS = plainnet.available_backends()
+
+# The tutorial's data: weight minus 135 lb, height minus 66 in; 1 = F, 0 = M.
+TUTORIAL_DATA = [[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]]
+TUTORIAL_TARGETS = [1.0, 0.0, 0.0, 1.0]
+EMILY = [-7.0, -3.0]
+FRANK = [20.0, 2.0]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """The name of a backend available here: "c" and "python", or "python" alone."""
+    return request.param
+
+
+def pytest_report_header(config):
+    return "plainnet %s from %s; backends: %s" % (
+        plainnet.__version__,
+        os.path.dirname(plainnet.__file__),
+        ", ".join(BACKENDS),
+    )
