@@ -79,7 +79,7 @@ BAD_DICTS = [
     (_with(weights=[[[1, 2], [1, 2]], [[1, 1e400]]]), "weights[1][0][1] must be finite"),
     (_with(weights=[[[1, 2], [1, 2]], [[1, True]]]), "must be a number"),
     (_with(weights=[[[1, 2], [1, 2]], [1]]), "weights[1][0] must be a sequence"),
-    (_with(weights={"a": 1}), "weights has 1 layers"),
+    (_with(weights={"a": 1}), "weights must be a list with one entry per layer"),
     (_with(biases=[[0, 0], [0, 0]]), "biases[1] has 2 values"),
     (_with(biases=None), "biases must be a list"),
 ]

@@ -7,6 +7,7 @@ read through ``memoryview``, so numpy is never imported by plainnet itself.
 """
 
 from math import isfinite
+from collections.abc import Mapping
 from numbers import Real
 
 __all__ = ["as_float", "as_int", "as_vector", "as_rows", "as_targets", "Rows"]
@@ -46,6 +47,16 @@ def as_int(v, what, minimum=None):
     return v
 
 
+def is_sequence(obj):
+    """True for lists, tuples, arrays and the like; False for text, bytes and mappings."""
+    return (hasattr(obj, "__len__") and hasattr(obj, "__iter__")
+            and not isinstance(obj, (str, bytes, bytearray, Mapping)))
+
+
+def _is_iterable(obj):
+    return hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes, bytearray, Mapping))
+
+
 def _buffer_view(obj):
     """A memoryview of ``obj`` if it exposes numeric data through the buffer protocol."""
     if isinstance(obj, (list, tuple, str, bytes, bytearray)):
@@ -65,8 +76,10 @@ def _buffer_view(obj):
 
 def _check_vector(values, what, width):
     """``values`` (a sequence) as a list of finite floats of length ``width``."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+    if not is_sequence(values):
         raise TypeError("%s must be a sequence of numbers, not %s" % (what, _describe(values)))
+    if type(values) is not list:
+        values = list(values)
     if width is not None and len(values) != width:
         raise ValueError("%s has %d values, expected %d" % (what, len(values), width))
     out = [v if type(v) is float else None for v in values]
@@ -145,7 +158,7 @@ def _rows_from_lists(data, width, what):
     for r, row in enumerate(data):
         name = "%s row %d" % (what, r)
         if width is None:
-            if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            if not is_sequence(row):
                 raise TypeError("%s must be a sequence of numbers, not %s" % (name, _describe(row)))
             width = len(row)
             if width == 0:
@@ -164,10 +177,10 @@ def as_rows(data, width, what="data"):
     view = _buffer_view(data)
     if view is not None:
         return _rows_from_view(view, width, what)
-    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+    if not _is_iterable(data):
         raise TypeError("%s must be a list of rows of numbers, not %s" % (what, _describe(data)))
     data = list(data)
-    if data and width is not None and not hasattr(data[0], "__len__"):
+    if data and width is not None and not is_sequence(data[0]):
         raise TypeError(
             "%s must be a list of rows (each a list of %d numbers); got a flat sequence"
             % (what, width)
@@ -182,10 +195,10 @@ def as_targets(targets, n_rows, n_out, what="targets"):
     """
     view = _buffer_view(targets)
     if view is None and not isinstance(targets, Rows):
-        if isinstance(targets, (str, bytes)) or not hasattr(targets, "__iter__"):
+        if not _is_iterable(targets):
             raise TypeError("%s must be a list of numbers or of rows, not %s" % (what, _describe(targets)))
         targets = list(targets)
-        if targets and not hasattr(targets[0], "__len__") and not isinstance(targets[0], (str, bytes)):
+        if targets and not is_sequence(targets[0]) and not isinstance(targets[0], (str, bytes)):
             if n_out != 1:
                 raise ValueError(
                     "%s is a flat list, but the network has %d outputs: give one row of %d values per sample"

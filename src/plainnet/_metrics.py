@@ -1,21 +1,19 @@
 """Loss functions on plain data, for users (networks compute theirs in the backend)."""
 
-from ._data import as_rows
+from ._data import _buffer_view, _is_iterable, as_rows, is_sequence
 
 __all__ = ["mse_loss"]
 
 
 def _as_block(values, what):
     """Flat numbers become one-value rows; rows stay rows."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+    if not _is_iterable(values):
         raise TypeError("%s must be a sequence of numbers or of rows, not %r" % (what, values))
-    if not hasattr(values, "__len__") and not hasattr(values, "__array_interface__"):
-        values = list(values)
-    try:
-        first = values[0]
-    except (IndexError, KeyError, TypeError):
-        first = None
-    if first is not None and not hasattr(first, "__len__"):
+    view = _buffer_view(values)
+    if view is not None:
+        return as_rows(view, 1 if view.ndim == 1 else None, what)
+    values = list(values)
+    if values and not is_sequence(values[0]):
         return as_rows([[v] for v in values], 1, what)
     return as_rows(values, None, what)
 

@@ -10,7 +10,7 @@ import threading
 from math import isfinite
 
 from . import _backends, _maths
-from ._data import as_float, as_int, as_rows, as_targets, as_vector
+from ._data import as_float, as_int, as_rows, as_targets, as_vector, is_sequence
 from ._errors import TrainingInProgress
 
 __all__ = ["Neuron", "Network", "MAX_PARAMETERS"]
@@ -41,7 +41,7 @@ class Neuron:
 
 
 def _check_sizes(sizes):
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+    if not is_sequence(sizes):
         raise TypeError("sizes must be a list of layer widths such as [2, 2, 1], not %r" % (sizes,))
     sizes = [as_int(s, "sizes[%d]" % i, minimum=1) for i, s in enumerate(sizes)]
     if len(sizes) < 2:
@@ -97,16 +97,18 @@ def _check_params(weights, biases, sizes):
     """Weights and biases as fresh nested lists of finite floats shaped for ``sizes``."""
     n_layers = len(sizes) - 1
     for what, value in (("weights", weights), ("biases", biases)):
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        if not is_sequence(value):
             raise TypeError("%s must be a list with one entry per layer, not %r" % (what, value))
         if len(value) != n_layers:
             raise ValueError("%s has %d layers, the network has %d" % (what, len(value), n_layers))
+    weights, biases = list(weights), list(biases)
     W, B = [], []
     for l in range(n_layers):
         n_in, n_out = sizes[l], sizes[l + 1]
         layer = weights[l]
-        if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__"):
+        if not is_sequence(layer):
             raise TypeError("weights[%d] must be a list of %d rows, not %r" % (l, n_out, layer))
+        layer = list(layer)
         if len(layer) != n_out:
             raise ValueError("weights[%d] has %d rows, expected %d (one per neuron)" % (l, len(layer), n_out))
         W.append([as_vector(row, n_in, "weights[%d][%d]" % (l, j)) for j, row in enumerate(layer)])
@@ -116,14 +118,14 @@ def _check_params(weights, biases, sizes):
 
 def _shape_of(weights):
     """Layer sizes implied by nested weights, for Network.from_weights."""
-    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or not len(weights):
+    if not is_sequence(weights) or not len(weights):
         raise ValueError("weights must be a non-empty list of layers")
     sizes = []
     for l, layer in enumerate(weights):
-        if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or not len(layer):
+        if not is_sequence(layer) or not len(layer):
             raise ValueError("weights[%d] must be a non-empty list of rows" % l)
-        row = layer[0]
-        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+        row = list(layer)[0]
+        if not is_sequence(row):
             raise TypeError("weights[%d][0] must be a list of numbers, not %r" % (l, row))
         if l == 0:
             sizes.append(len(row))

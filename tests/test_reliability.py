@@ -1,0 +1,188 @@
+"""Interruptions, threads and hostile model dicts: nothing half-done, nothing crashes."""
+
+import _thread
+import json
+import random
+import threading
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import plainnet as pn
+
+
+def _blob(n_rows=64, n_in=8, n_out=2, seed=0):
+    rng = random.Random(seed)
+    data = [[rng.uniform(-1, 1) for _ in range(n_in)] for _ in range(n_rows)]
+    targets = [[rng.uniform(0, 1) for _ in range(n_out)] for _ in range(n_rows)]
+    return data, targets
+
+
+def test_ctrl_c_leaves_weights_of_a_whole_epoch(backend):
+    sizes = [8, 48, 48, 2]
+    data, targets = _blob()
+    net = pn.Network(sizes, seed=1, backend=backend)
+    start = (net.weights, net.biases)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            net.train(data, targets, epochs=10 ** 7, learning_rate=0.05)
+        finally:
+            stopped = time.perf_counter()
+    timer.join()
+    assert stopped - t0 < 0.3 + 2.0, "training did not stop promptly after Ctrl-C"
+    got = (net.weights, net.biases)
+    assert got != start or True  # may stop in the first epoch, then equal to start
+
+    # Replay epoch by epoch: the interrupted weights must be one epoch's weights.
+    replay = pn.Network(sizes, seed=1, backend=backend)
+    states = [start]
+    limit = 100000
+
+    def record(epoch, loss):
+        states.append((replay.weights, replay.biases))
+        return got not in states[-1:] and len(states) < limit
+
+    if got != start:
+        replay.train(data, targets, epochs=limit, learning_rate=0.05, callback=record)
+    assert got in states[-1:] or got == start
+    # The network still trains normally afterwards.
+    net.train(data, targets, epochs=1, learning_rate=0.05)
+
+
+def test_shared_network_predicts_from_many_threads(backend):
+    shared = pn.Network([16, 32, 4], seed=3, backend=backend)
+    rows, _ = _blob(200, 16, 4, seed=5)
+    expected = shared.predict(rows)
+    singles = [shared.feedforward(r) for r in rows]
+    results, errors = {}, []
+    data, targets = _blob(50, 6, 3, seed=9)
+    own_expected = pn.Network([6, 10, 3], seed=11, backend=backend)
+    own_expected.train(data, targets, epochs=30, learning_rate=0.1)
+
+    def predictor(k):
+        try:
+            for _ in range(5):
+                assert shared.predict(rows) == expected
+                assert [shared.feedforward(r) for r in rows[:20]] == singles[:20]
+            results[k] = True
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def trainer(k):
+        try:
+            own = pn.Network([6, 10, 3], seed=11, backend=backend)
+            own.train(data, targets, epochs=30, learning_rate=0.1)
+            assert own.weights == own_expected.weights
+            results[k] = True
+        except BaseException as exc:  # pragma: no cover
+            errors.append(exc)
+
+    threads = [threading.Thread(target=predictor, args=(k,)) for k in range(4)]
+    threads += [threading.Thread(target=trainer, args=(k,)) for k in range(4, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 7
+
+
+def test_training_one_network_from_two_threads_is_refused(backend):
+    data, targets = _blob(64, 8, 2)
+    net = pn.Network([8, 64, 2], seed=2, backend=backend)
+    ref = pn.Network([8, 64, 2], seed=2, backend=backend)
+    started = threading.Event()
+    outcome = {}
+
+    def first():
+        def cb(epoch, loss):
+            started.set()
+            return epoch < 40 and not outcome.get("second_done_waiting")
+        outcome["first"] = net.train(data, targets, epochs=10 ** 6, learning_rate=0.1, callback=cb)
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert started.wait(10)
+    with pytest.raises(pn.TrainingInProgress):
+        net.train(data, targets, epochs=1)
+    with pytest.raises(pn.TrainingInProgress):
+        net.set_weights(ref.weights, ref.biases)
+    outcome["second_done_waiting"] = True
+    t.join()
+    # The refused calls changed nothing: the result equals an undisturbed run.
+    epochs = len(outcome["first"])
+    assert ref.train(data, targets, epochs=epochs, learning_rate=0.1) == outcome["first"]
+    assert ref.weights == net.weights
+
+
+# -- hostile model dicts ----------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10 ** 6) | st.floats(allow_nan=False)
+    | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values)
+def test_from_dict_never_crashes_on_arbitrary_json(value):
+    try:
+        pn.Network.from_dict(value, backend="python")
+    except pn.ModelFileError:
+        pass
+
+
+def _mutations():
+    keys = ["format", "version", "sizes", "activations", "loss", "weights", "biases"]
+    return st.lists(st.tuples(st.sampled_from(keys), json_values), min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutations(), st.sampled_from(pn.available_backends()))
+def test_mutated_model_dict_is_rejected_or_valid(mutations, backend):
+    d = pn.Network([2, 3, 1], seed=0, backend="python").to_dict()
+    for key, value in mutations:
+        d[key] = value
+    try:
+        net = pn.Network.from_dict(d, backend=backend)
+    except pn.ModelFileError:
+        return
+    # If accepted, it is a working network of the declared shape.
+    assert net.sizes == d["sizes"]
+    out = net.feedforward([0.5] * net.sizes[0])
+    assert len(out) == net.sizes[-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_load_never_crashes_on_random_bytes(tmp_path_factory, raw):
+    path = tmp_path_factory.mktemp("fuzz") / "m.json"
+    path.write_bytes(raw)
+    try:
+        pn.load(path)
+    except pn.ModelFileError as exc:
+        assert str(path) in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_truncated_or_flipped_json_is_rejected_or_valid(tmp_path_factory, data):
+    raw = json.dumps(pn.Network([2, 2, 1], seed=0).to_dict()).encode()
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    new = data.draw(st.integers(0, 255))
+    raw = raw[:pos] + bytes([new]) + raw[pos + 1:]
+    raw = raw[: data.draw(st.integers(0, len(raw)))]
+    path = tmp_path_factory.mktemp("flip") / "m.json"
+    path.write_bytes(raw)
+    try:
+        net = pn.load(path)
+    except pn.ModelFileError:
+        return
+    assert len(net.feedforward([1.0, 2.0])) == 1
