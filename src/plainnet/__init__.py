@@ -17,7 +17,8 @@ from ._maths import deriv_sigmoid, sigmoid
 from ._metrics import mse_loss
 from ._modelfile import load
 from ._version import __version__
-from .network import Network, Neuron
+from ._training import SGD, Adam, Momentum, Scaler
+from .network import History, Network, Neuron
 
 __all__ = [
     "__version__",
@@ -26,6 +27,11 @@ __all__ = [
     "mse_loss",
     "Neuron",
     "Network",
+    "History",
+    "SGD",
+    "Momentum",
+    "Adam",
+    "Scaler",
     "load",
     "available_backends",
     "get_backend",

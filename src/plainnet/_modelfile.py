@@ -11,13 +11,16 @@ import json
 import os
 
 from . import _backends, network
+from ._data import as_float, as_vector
 from ._errors import ModelFileError
+from ._training import Scaler, make_optimizer
 
 __all__ = ["FORMAT", "VERSION", "network_to_dict", "network_from_dict", "save", "load"]
 
 FORMAT = "plainnet"
 VERSION = 1
 _KEYS = ("format", "version", "sizes", "activations", "loss", "weights", "biases")
+_OPTIONAL_KEYS = ("scaler", "training")
 # Longest decimal integer accepted in a file; a longer one is not a layer size
 # and would only cost time to parse.
 _MAX_INT_DIGITS = 30
@@ -25,7 +28,8 @@ _MAX_INT_DIGITS = 30
 
 def network_to_dict(net):
     weights, biases = net._core.get_params()
-    return {
+    state = net._core.get_train_state()
+    d = {
         "format": FORMAT,
         "version": VERSION,
         "sizes": net.sizes,
@@ -33,7 +37,73 @@ def network_to_dict(net):
         "loss": net.loss_name,
         "weights": weights,
         "biases": biases,
+        "scaler": None if net.scaler is None else net.scaler.to_dict(),
+        "training": {
+            "epochs": net.epochs_trained,
+            "rng": state["rng"],
+            "optimizer": None if net._optimizer is None else net._optimizer.to_dict(),
+            "b1t": state["b1t"],
+            "b2t": state["b2t"],
+            "buffers": state["buffers"],
+        },
     }
+    return d
+
+
+def _check_scaler(d, n_inputs):
+    if d is None:
+        return None
+    if not isinstance(d, dict) or set(d) != {"mean", "scale"}:
+        raise ModelFileError("'scaler' must be null or an object with 'mean' and 'scale'")
+    for key in ("mean", "scale"):
+        if not isinstance(d[key], list) or len(d[key]) != n_inputs:
+            raise ModelFileError("scaler %r must list %d numbers" % (key, n_inputs))
+    try:
+        return Scaler(d["mean"], d["scale"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(str(exc)) from None
+
+
+_TRAINING_KEYS = ("epochs", "rng", "optimizer", "b1t", "b2t", "buffers")
+
+
+def _check_training(d, n_params):
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        raise ModelFileError("'training' must be null or an object")
+    missing = [k for k in _TRAINING_KEYS if k not in d]
+    unknown = sorted(str(k) for k in d if k not in _TRAINING_KEYS)
+    if missing or unknown:
+        raise ModelFileError("'training' fields: missing %s, unknown %s" % (missing or "none", unknown or "none"))
+    out = {}
+    for key, top in (("epochs", 2 ** 62), ("rng", 2 ** 64 - 1)):
+        v = d[key]
+        if type(v) is not int or not 0 <= v <= top:
+            raise ModelFileError("training %r must be an integer in [0, %d], got %r" % (key, top, v))
+        out[key] = v
+    try:
+        opt = None if d["optimizer"] is None else make_optimizer(d["optimizer"])
+        for key in ("b1t", "b2t"):
+            out[key] = as_float(d[key], "training %r" % key)
+            if not 0.0 <= out[key] <= 1.0:
+                raise ValueError("training %r must be in [0, 1]" % key)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(str(exc)) from None
+    buffers = d["buffers"]
+    wanted = 0 if opt is None else opt.n_buffers
+    if not isinstance(buffers, list) or len(buffers) != wanted:
+        raise ModelFileError("training 'buffers' must be a list of %d optimizer buffers" % wanted)
+    out["buffers"] = []
+    for k, buf in enumerate(buffers):
+        if not isinstance(buf, list) or len(buf) != n_params:
+            raise ModelFileError("training buffer %d must list %d numbers" % (k, n_params))
+        try:
+            out["buffers"].append(as_vector(buf, n_params, "training buffer %d" % k))
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(str(exc)) from None
+    out["optimizer"] = opt
+    return out
 
 
 def _validated(d, max_parameters):
@@ -55,7 +125,7 @@ def _validated(d, max_parameters):
     missing = [k for k in _KEYS if k not in d]
     if missing:
         raise ModelFileError("missing field(s): %s" % ", ".join(missing))
-    unknown = sorted(str(k) for k in d if k not in _KEYS)
+    unknown = sorted(str(k) for k in d if k not in _KEYS and k not in _OPTIONAL_KEYS)
     if unknown:
         raise ModelFileError("unknown field(s): %s" % ", ".join(unknown))
 
@@ -81,14 +151,16 @@ def _validated(d, max_parameters):
         W, B = network._check_params(d["weights"], d["biases"], sizes)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(str(exc)) from None
-    return sizes, acts, loss, W, B
+    scaler = _check_scaler(d.get("scaler"), sizes[0])
+    training = _check_training(d.get("training"), count)
+    return sizes, acts, loss, W, B, scaler, training
 
 
 def network_from_dict(cls, d, backend=None, max_parameters=None):
-    sizes, acts, loss, W, B = _validated(d, max_parameters)
+    sizes, acts, loss, W, B, scaler, training = _validated(d, max_parameters)
     module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
     net = cls.__new__(cls)
-    net._init(module, sizes, acts, loss, W, B)
+    net._init(module, sizes, acts, loss, W, B, 0, scaler, training)
     return net
 
 
@@ -104,7 +176,8 @@ def _parse_int(text):
 
 def dumps(d):
     """JSON text for a model dict: one top-level field a line, numbers as exact reprs."""
-    fields = ['  "%s": %s' % (k, json.dumps(d[k], allow_nan=False)) for k in _KEYS]
+    fields = ['  "%s": %s' % (k, json.dumps(d[k], allow_nan=False))
+              for k in _KEYS + _OPTIONAL_KEYS if k in d]
     return "{\n" + ",\n".join(fields) + "\n}\n"
 
 

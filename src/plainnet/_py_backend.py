@@ -11,7 +11,9 @@ core, validates every argument before calling it, and never looks inside.
     core.predict(rows) -> list of lists        rows: plainnet._data.Rows
     core.loss(rows, targets) -> float
     core.gradients(x, t) -> (weight_grads, bias_grads, loss)
-    core.train(rows, targets, epochs, learning_rate) -> list of epoch losses
+    core.train(rows, targets, epochs, learning_rate, options=None) -> list of epoch losses
+    core.get_train_state() -> {"rng", "b1t", "b2t", "buffers"}
+    core.set_train_state(state)                optimizer buffers and PRNG state
 
 The C backend (``_c_backend``) implements the same contract and must return the
 same bits, so the order of every floating-point operation here is part of the
@@ -23,14 +25,34 @@ contract; ``csrc/plainnet.c`` documents the same order.
   with every gradient of the sample computed from the weights before its update.
 * The epoch loss is the mean, over the epoch's samples in order, of each
   sample's loss measured in its forward pass (before that sample's update).
+
+``options`` (a ``_training.TrainOptions``) selects everything else; ``None``
+means the tutorial: plain SGD, one sample at a time, in the given order.
+
+* With ``shuffle``, each epoch visits the rows in ``_training.shuffled`` order,
+  drawn from the core's PRNG state.
+* Plain SGD with batch_size 1 and no weight decay uses the update above.
+  Anything else accumulates, per batch of ``nb`` rows (the last may be
+  shorter), ``gs = ((0.0 + d*a) + d*a) + ...`` over the batch's samples in
+  order, then ``g = gs / nb``, ``g = g + wd*w`` for weights when weight decay
+  is on, and steps every parameter ``p``:
+  sgd       ``p = p - lr*g``
+  momentum  ``buf = mu*buf + g``; ``p = p - lr*(g + mu*buf if nesterov else buf)``
+  adam      per step ``b1t *= beta1``, ``b2t *= beta2``,
+            ``step = lr / (1.0 - b1t)``, ``bc2 = sqrt(1.0 - b2t)``; per parameter
+            ``m = beta1*m + (1.0 - beta1)*g``, ``v = beta2*v + (1.0 - beta2)*(g*g)``,
+            ``p = p - step*(m / (sqrt(v)/bc2 + eps))``
+* Optimizer buffers are laid out like the parameters (``get_params`` order,
+  flattened: each layer's weights row by row, then its biases).
 """
 
 from functools import reduce
-from math import isfinite
+from math import isfinite, sqrt
 from operator import add, mul
 
 from . import _maths
 from ._errors import TrainingDiverged
+from ._training import shuffled
 
 name = "python"
 
@@ -41,8 +63,27 @@ def _copy(nested):
     return [[list(row) for row in layer] for layer in nested[0]], [list(b) for b in nested[1]]
 
 
+def _flatten(W, B):
+    flat = []
+    for layer, b in zip(W, B):
+        for row in layer:
+            flat.extend(row)
+        flat.extend(b)
+    return flat
+
+
+def _unflatten(flat, sizes):
+    W, B, k = [], [], 0
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        W.append([flat[k + j * n_in:k + (j + 1) * n_in] for j in range(n_out)])
+        k += n_in * n_out
+        B.append(flat[k:k + n_out])
+        k += n_out
+    return W, B
+
+
 class Core:
-    __slots__ = ("sizes", "activations", "loss_name", "W", "B")
+    __slots__ = ("sizes", "activations", "loss_name", "W", "B", "rng", "b1t", "b2t", "buffers")
     name = name
 
     def __init__(self, sizes, activations, loss, weights, biases):
@@ -50,6 +91,7 @@ class Core:
         self.activations = list(activations)
         self.loss_name = loss
         self.set_params(weights, biases)
+        self.set_train_state({"rng": 0, "b1t": 1.0, "b2t": 1.0, "buffers": []})
 
     # -- parameters --------------------------------------------------------
     def get_params(self):
@@ -57,6 +99,16 @@ class Core:
 
     def set_params(self, weights, biases):
         self.W, self.B = _copy((weights, biases))
+
+    def get_train_state(self):
+        return {"rng": self.rng, "b1t": self.b1t, "b2t": self.b2t,
+                "buffers": [_flatten(W, B) for W, B in self.buffers]}
+
+    def set_train_state(self, state):
+        self.rng = state["rng"]
+        self.b1t = state["b1t"]
+        self.b2t = state["b2t"]
+        self.buffers = [_unflatten(list(flat), self.sizes) for flat in state["buffers"]]
 
     # -- forward -----------------------------------------------------------
     def _forward(self, x):
@@ -131,22 +183,95 @@ class Core:
                     return False
         return True
 
-    def train(self, rows, targets, epochs, learning_rate):
+    def _accumulate(self, gW, gB, x, t):
+        """Add one sample's gradients to the sums gW, gB; return its loss."""
+        outs, z = self._forward(x)
+        loss = _maths.sample_loss(self.loss_name, t, outs[-1], z)
+        for GW, GB, d, a in zip(gW, gB, self._deltas(outs, t), outs):
+            for j, dj in enumerate(d):
+                GW[j] = [g + dj * ai for g, ai in zip(GW[j], a)]
+                GB[j] += dj
+        return loss
+
+    def _step(self, gW, gB, nb, lr, opt):
+        """One optimizer step from gradient sums over ``nb`` samples."""
+        update = self._updater(opt, lr)
+        wd = opt.weight_decay
+        buffers = self.buffers
+        for l, (W, GW) in enumerate(zip(self.W, gW)):
+            for j in range(len(W)):
+                g = [v / nb for v in GW[j]]
+                if wd != 0.0:
+                    g = [gi + wd * pi for gi, pi in zip(g, W[j])]
+                W[j] = update(W[j], g, [buf[0][l][j] for buf in buffers])
+            g = [v / nb for v in gB[l]]
+            self.B[l] = update(self.B[l], g, [buf[1][l] for buf in buffers])
+
+    def _updater(self, opt, lr):
+        """A function (params, grads, state rows) -> new params, for one step of ``opt``.
+
+        It updates the optimizer's state rows in place.
+        """
+        if opt.name == "sgd":
+            return lambda p, g, state: [pi - lr * gi for pi, gi in zip(p, g)]
+        if opt.name == "momentum":
+            mu, nesterov = opt.momentum, opt.nesterov
+
+            def momentum(p, g, state):
+                buf = state[0]
+                buf[:] = [mu * bi + gi for bi, gi in zip(buf, g)]
+                step = [gi + mu * bi for gi, bi in zip(g, buf)] if nesterov else buf
+                return [pi - lr * si for pi, si in zip(p, step)]
+            return momentum
+        self.b1t *= opt.beta1
+        self.b2t *= opt.beta2
+        step = lr / (1.0 - self.b1t)
+        bc2 = sqrt(1.0 - self.b2t)
+        b1, b2, eps = opt.beta1, opt.beta2, opt.epsilon
+
+        def adam(p, g, state):
+            m, v = state
+            m[:] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(m, g)]
+            v[:] = [b2 * vi + (1.0 - b2) * (gi * gi) for vi, gi in zip(v, g)]
+            return [pi - step * (mi / (sqrt(vi) / bc2 + eps)) for pi, mi, vi in zip(p, m, v)]
+        return adam
+
+    def _epoch(self, X, T, order, lr, options):
+        if options is None or options.plain_sgd:
+            total = 0.0
+            for k in order:
+                total += self._sgd_step(X[k], T[k], lr)
+            return total
+        total = 0.0
+        n, size = len(order), options.batch_size
+        for start in range(0, n, size):
+            batch = order[start:start + size]
+            gW = [[[0.0] * len(row) for row in W] for W in self.W]
+            gB = [[0.0] * len(b) for b in self.B]
+            for k in batch:
+                total += self._accumulate(gW, gB, X[k], T[k])
+            self._step(gW, gB, float(len(batch)), lr, options.optimizer)
+        return total
+
+    def train(self, rows, targets, epochs, learning_rate, options=None):
         X, T, n = rows.lists, targets.lists, rows.n
         losses = []
+        in_order = list(range(n))
         for epoch in range(epochs):
-            saved = self.get_params()
+            saved = self.get_params(), self.get_train_state()
+            lr = learning_rate if options is None else options.lrs[epoch]
             try:
-                total = 0.0
-                for x, t in zip(X, T):
-                    total += self._sgd_step(x, t, learning_rate)
+                order = in_order
+                if options is not None and options.shuffle:
+                    order, self.rng = shuffled(n, self.rng)
+                total = self._epoch(X, T, order, lr, options)
             except BaseException:
                 # KeyboardInterrupt or anything else mid-epoch: no half-updated weights.
-                self.W, self.B = saved
+                self._restore(saved)
                 raise
             loss = total / n
             if not (isfinite(loss) and self._all_finite()):
-                self.W, self.B = saved
+                self._restore(saved)
                 raise TrainingDiverged(
                     "training diverged in epoch %d (loss %r): the weights are those "
                     "after the last finite epoch; try a smaller learning rate"
@@ -156,3 +281,7 @@ class Core:
                 )
             losses.append(loss)
         return losses
+
+    def _restore(self, saved):
+        (self.W, self.B), state = saved
+        self.set_train_state(state)

@@ -7,13 +7,18 @@ network exactly as it was.
 
 import random
 import threading
-from math import isfinite
+from math import sqrt
 
 from . import _backends, _maths
-from ._data import as_float, as_int, as_rows, as_targets, as_vector, is_sequence
-from ._errors import TrainingInProgress
+from . import _training
+from ._data import Rows, as_float, as_int, as_rows, as_targets, as_vector, is_sequence
+from ._errors import TrainingDiverged, TrainingInProgress
+from ._training import Scaler
 
-__all__ = ["Neuron", "Network", "MAX_PARAMETERS"]
+__all__ = ["Neuron", "Network", "History", "MAX_PARAMETERS", "INITS"]
+
+#: Weight initialisations: the tutorial's standard normal, Xavier (Glorot) and He.
+INITS = ("normal", "xavier", "he")
 
 #: Networks (and model files) with more weights and biases than this are
 #: refused before anything is allocated.  Raise it if you really mean it.
@@ -133,6 +138,12 @@ def _shape_of(weights):
     return sizes
 
 
+def _private_rng(seed):
+    if seed is not None:
+        seed = as_int(seed, "seed")
+    return random.Random(seed)
+
+
 class Network:
     """A fully connected feed-forward network.
 
@@ -142,38 +153,58 @@ class Network:
     """
 
     def __init__(self, sizes, seed=None, backend=None, activation="sigmoid",
-                 output_activation=None, loss="mse"):
+                 output_activation=None, loss="mse", init="normal"):
         sizes = _check_sizes(sizes)
         acts = _check_activations(activation, output_activation, len(sizes) - 1)
         loss = _check_loss(loss, acts)
-        if seed is not None:
-            seed = as_int(seed, "seed")
+        _check_choice(init, INITS, "init")
+        rng = _private_rng(seed)
         module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
-        rng = random.Random(seed)
         weights, biases = [], []
         for n_in, n_out in zip(sizes, sizes[1:]):
-            weights.append([[rng.gauss(0.0, 1.0) for _ in range(n_in)] for _ in range(n_out)])
-            biases.append([rng.gauss(0.0, 1.0) for _ in range(n_out)])
-        self._init(module, sizes, acts, loss, weights, biases)
+            if init == "normal":  # the tutorial's: weights and biases from N(0, 1)
+                weights.append([[rng.gauss(0.0, 1.0) for _ in range(n_in)] for _ in range(n_out)])
+                biases.append([rng.gauss(0.0, 1.0) for _ in range(n_out)])
+                continue
+            # Glorot and Bengio (2010) / He et al. (2015), normal variants; zero biases.
+            std = sqrt(2.0 / (n_in + n_out)) if init == "xavier" else sqrt(2.0 / n_in)
+            weights.append([[rng.gauss(0.0, std) for _ in range(n_in)] for _ in range(n_out)])
+            biases.append([0.0] * n_out)
+        self._init(module, sizes, acts, loss, weights, biases, rng.getrandbits(64))
 
-    def _init(self, module, sizes, acts, loss, weights, biases):
+    def _init(self, module, sizes, acts, loss, weights, biases, shuffle_state,
+              scaler=None, training=None):
         self._sizes = sizes
         self._activations = acts
         self._loss = loss
         self._core = module.Core(sizes, acts, loss, weights, biases)
         self._lock = threading.Lock()
+        self._scaler = scaler
+        training = training or {}
+        self._epochs = training.get("epochs", 0)
+        self._optimizer = training.get("optimizer")
+        self._core.set_train_state({
+            "rng": training.get("rng", shuffle_state),
+            "b1t": training.get("b1t", 1.0),
+            "b2t": training.get("b2t", 1.0),
+            "buffers": training.get("buffers", []),
+        })
 
     @classmethod
     def from_weights(cls, weights, biases, backend=None, activation="sigmoid",
-                     output_activation=None, loss="mse"):
-        """A network with the given weights (``weights[l][j][i]``) and biases (``biases[l][j]``)."""
+                     output_activation=None, loss="mse", seed=None):
+        """A network with the given weights (``weights[l][j][i]``) and biases (``biases[l][j]``).
+
+        ``seed`` seeds the shuffling of ``train(..., shuffle=True)``.
+        """
         sizes = _check_sizes(_shape_of(weights))
         acts = _check_activations(activation, output_activation, len(sizes) - 1)
         loss = _check_loss(loss, acts)
         W, B = _check_params(weights, biases, sizes)
+        rng = _private_rng(seed)
         module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
         net = cls.__new__(cls)
-        net._init(module, sizes, acts, loss, W, B)
+        net._init(module, sizes, acts, loss, W, B, rng.getrandbits(64))
         return net
 
     # -- what the network is ----------------------------------------------
@@ -233,16 +264,47 @@ class Network:
         return _Release(self._lock)
 
     # -- using it ----------------------------------------------------------
+    @property
+    def scaler(self):
+        """The input :class:`Scaler` applied before every use of the network, or None."""
+        return self._scaler
+
+    @property
+    def epochs_trained(self):
+        """Epochs trained over the network's life (saved in the model file)."""
+        return self._epochs
+
+    def fit_scaler(self, data):
+        """Learn per-feature mean and scale from ``data``; inputs are scaled from now on.
+
+        Returns the :class:`Scaler`, which is saved with the network.
+        """
+        scaler = Scaler.fit(as_rows(data, self._sizes[0], "data"))
+        with self._exclusive("fit_scaler"):
+            self._scaler = scaler
+        return scaler
+
+    def _row(self, x, what="x"):
+        x = as_vector(x, self._sizes[0], what)
+        return x if self._scaler is None else self._scaler.transform_row(x)
+
+    def _rows(self, data, what="data", scaler=None):
+        rows = as_rows(data, self._sizes[0], what)
+        scaler = scaler or self._scaler
+        if scaler is None:
+            return rows
+        return Rows(rows.n, rows.width, lists=scaler.transform(rows.lists))
+
     def feedforward(self, x):
         """The outputs (one per output neuron) for one input row."""
-        return self._core.forward(as_vector(x, self._sizes[0], "x"))
+        return self._core.forward(self._row(x))
 
     def predict(self, rows):
         """Outputs for many rows: a list with one list of outputs per row."""
-        return self._core.predict(as_rows(rows, self._sizes[0], "rows"))
+        return self._core.predict(self._rows(rows, "rows"))
 
     def _data(self, data, targets):
-        rows = as_rows(data, self._sizes[0], "data")
+        rows = self._rows(data)
         return rows, as_targets(targets, rows.n, self._sizes[-1])
 
     def loss(self, data, targets):
@@ -252,38 +314,159 @@ class Network:
 
     def gradients(self, x, y):
         """(dL/dw, dL/db) for one sample, shaped like ``weights`` and ``biases``."""
-        x = as_vector(x, self._sizes[0], "x")
+        x = self._row(x)
         n_out = self._sizes[-1]
         t = as_vector(y if hasattr(y, "__len__") or n_out != 1 else [y], n_out, "y")
         wg, bg, _ = self._core.gradients(x, t)
         return wg, bg
 
-    def train(self, data, targets, epochs=1000, learning_rate=0.1, callback=None):
-        """Train by per-sample stochastic gradient descent, as the tutorial does.
+    def train(self, data, targets, epochs=1000, learning_rate=0.1, callback=None, *,
+              optimizer="sgd", batch_size=1, shuffle=False, validation_data=None,
+              validation_split=0.0, early_stopping=False, lr_schedule=None, scale=False):
+        """Train the network; by default exactly as the tutorial does.
 
-        Samples are used in the given order; every weight and bias is updated
-        after each sample.  Returns one loss per epoch: the mean, over the
-        epoch's samples, of each sample's loss as measured just before its
-        update.  ``callback(epoch, loss)``, if given, is called after each epoch
-        (``epoch`` counts from 0); returning ``False`` stops training early.
+        The defaults are per-sample stochastic gradient descent over the samples
+        in the given order, every weight and bias updated after each sample.
+        Returns a :class:`History`: a list with one training loss per epoch,
+        the mean over the epoch's samples of each sample's loss as measured just
+        before its update, plus the validation losses when there are any.
+
+        callback          ``callback(epoch, loss)`` after each epoch (``epoch``
+                          counts from 0 in this call); returning False stops.
+        optimizer         "sgd", "momentum", "adam", or an SGD/Momentum/Adam
+                          instance with its settings (momentum, nesterov, betas,
+                          epsilon, weight_decay).
+        batch_size        1 (per sample) or the size of mini-batches whose
+                          mean gradient makes one step.
+        shuffle           visit the rows in a new order each epoch, drawn from
+                          the network's seeded generator (same on both backends).
+        validation_data   (data, targets) to measure after each epoch, or
+        validation_split  the fraction of rows, taken from the end, held out.
+        early_stopping    True (patience 10) or a patience in epochs: stop when
+                          the validation loss has not improved for that many
+                          epochs, and restore the best weights.
+        lr_schedule       None, ("step", every, gamma) or ("exponential", gamma),
+                          over the network's lifetime epochs.
+        scale             fit a :class:`Scaler` on the training rows if the
+                          network has none, and scale inputs from then on.
         """
-        rows, t = self._data(data, targets)
+        rows = as_rows(data, self._sizes[0], "data")
+        t = as_targets(targets, rows.n, self._sizes[-1])
         epochs = as_int(epochs, "epochs", minimum=1)
         lr = as_float(learning_rate, "learning_rate")
         if lr <= 0.0:
             raise ValueError("learning_rate must be positive, got %r" % lr)
         if callback is not None and not callable(callback):
             raise TypeError("callback must be callable, got %r" % (callback,))
+        opt = _training.make_optimizer(optimizer)
+        batch_size = as_int(batch_size, "batch_size", minimum=1)
+        if not isinstance(shuffle, bool):
+            raise TypeError("shuffle must be True or False, got %r" % (shuffle,))
+        if not isinstance(scale, bool):
+            raise TypeError("scale must be True or False, got %r" % (scale,))
+        schedule = _training.check_schedule(lr_schedule)
+        rows, t, val = self._split(rows, t, validation_data, validation_split)
+        patience = _patience(early_stopping)
+        if patience and val is None:
+            raise ValueError("early_stopping needs validation_data or validation_split")
+
         with self._exclusive("train"):
-            if callback is None:
-                return self._core.train(rows, t, epochs, lr)
-            losses = []
-            for epoch in range(epochs):
-                loss = self._core.train(rows, t, 1, lr)[0]
-                losses.append(loss)
-                if callback(epoch, loss) is False:
-                    break
-            return losses
+            scaler = self._scaler
+            if scale and scaler is None:
+                scaler = Scaler.fit(rows)
+            if scaler is not None:
+                rows = Rows(rows.n, rows.width, lists=scaler.transform(rows.lists))
+                if val is not None:
+                    val = (Rows(val[0].n, val[0].width, lists=scaler.transform(val[0].lists)), val[1])
+            self._scaler = scaler
+            if self._optimizer is None or self._optimizer.name != opt.name:
+                self._reset_optimizer(opt)
+            self._optimizer = opt
+            options = _training.TrainOptions(
+                opt, batch_size, shuffle, _training.learning_rates(lr, schedule, self._epochs, epochs))
+            if options.plain_sgd and not shuffle and schedule is None:
+                options = None  # the tutorial's loop
+            return self._run(rows, t, epochs, lr, options, callback, val, patience)
+
+    def _split(self, rows, t, validation_data, validation_split):
+        """(training rows, training targets, (validation rows, targets) or None)."""
+        split = as_float(validation_split, "validation_split")
+        if not 0.0 <= split < 1.0:
+            raise ValueError("validation_split must be in [0, 1), got %r" % split)
+        if validation_data is not None:
+            if split:
+                raise ValueError("give validation_data or validation_split, not both")
+            if not is_sequence(validation_data) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a pair (data, targets)")
+            vrows = as_rows(validation_data[0], self._sizes[0], "validation data")
+            return rows, t, (vrows, as_targets(validation_data[1], vrows.n, self._sizes[-1],
+                                               "validation targets"))
+        if not split:
+            return rows, t, None
+        n_train = int(rows.n * (1.0 - split))
+        if n_train < 1 or n_train >= rows.n:
+            raise ValueError("validation_split %r of %d rows leaves no training or no validation rows"
+                             % (split, rows.n))
+
+        def part(r, lo, hi):
+            return Rows(hi - lo, r.width, lists=r.lists[lo:hi])
+        return (part(rows, 0, n_train), part(t, 0, n_train),
+                (part(rows, n_train, rows.n), part(t, n_train, rows.n)))
+
+    def _reset_optimizer(self, opt):
+        state = self._core.get_train_state()
+        state["b1t"] = state["b2t"] = 1.0
+        state["buffers"] = [[0.0] * self.n_parameters for _ in range(opt.n_buffers)]
+        self._core.set_train_state(state)
+
+    def _run(self, rows, t, epochs, lr, options, callback, val, patience):
+        history = History()
+        core = self._core
+        if callback is None and val is None:
+            try:
+                history.extend(core.train(rows, t, epochs, lr, options))
+            except TrainingDiverged as exc:
+                self._epochs += exc.epoch - 1
+                raise
+            except BaseException:
+                self._epochs += getattr(core, "completed", 0)
+                raise
+            self._epochs += epochs
+            return history
+        best, best_params, waited = None, None, 0
+        for epoch in range(epochs):
+            one = options
+            if options is not None:
+                one = _training.TrainOptions(options.optimizer, options.batch_size,
+                                             options.shuffle, options.lrs[epoch:epoch + 1])
+            try:
+                loss = core.train(rows, t, 1, lr, one)[0]
+            except TrainingDiverged as exc:
+                raise TrainingDiverged(
+                    str(exc).replace("epoch 1 ", "epoch %d " % (epoch + 1), 1),
+                    epoch + 1, list(history)) from None
+            self._epochs += 1
+            history.append(loss)
+            keep_going = True
+            if val is not None:
+                vloss = core.loss(*val)
+                history.val_loss.append(vloss)
+                if best is None or vloss < best:
+                    best, waited, history.best_epoch = vloss, 0, epoch
+                    if patience:
+                        best_params = core.get_params()
+                else:
+                    waited += 1
+                    if patience and waited >= patience:
+                        history.stopped_early = True
+                        keep_going = False
+            if callback is not None and callback(epoch, loss) is False:
+                keep_going = False
+            if not keep_going:
+                break
+        if best_params is not None:
+            core.set_params(*best_params)
+        return history
 
     # -- saving ------------------------------------------------------------
     def to_dict(self):
@@ -311,6 +494,29 @@ class Network:
         """Write the network to ``path`` as JSON, atomically: a failure leaves any old file intact."""
         from ._modelfile import save
         save(self, path)
+
+
+def _patience(early_stopping):
+    if early_stopping is False or early_stopping is None:
+        return 0
+    if early_stopping is True:
+        return 10
+    return as_int(early_stopping, "early_stopping (a patience in epochs)", minimum=1)
+
+
+class History(list):
+    """The training losses of one call to ``train``, one per epoch.
+
+    ``val_loss`` holds the validation loss after each epoch (empty without
+    validation data), ``best_epoch`` the epoch with the lowest validation loss,
+    and ``stopped_early`` whether early stopping ended training.
+    """
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.val_loss = []
+        self.best_epoch = None
+        self.stopped_early = False
 
 
 class _Release:
