@@ -192,8 +192,16 @@ def loads(text, source="model"):
 
 
 def save(net, path):
+    write_atomically(path, dumps(net.to_dict()).encode("utf-8"))
+
+
+def write_atomically(path, data):
+    """Write bytes to ``path`` through a synced temporary file renamed over it.
+
+    A failure part-way (disk full, permission denied, interrupted) leaves any
+    previous file at ``path`` as it was.
+    """
     path = os.fspath(path)
-    data = dumps(net.to_dict()).encode("utf-8")
     folder = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path), os.getpid(), os.urandom(4).hex()))
     # Created with the usual 0o666 minus umask, like any file the user writes.

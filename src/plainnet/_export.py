@@ -1,0 +1,333 @@
+"""A trained network as standalone source code: C99, or Python that needs only math.
+
+The generated ``predict`` performs the floating-point operations of plainnet's
+backends in the same order (see ``_py_backend`` and ``_maths``), so on the same
+machine it returns the same bits as ``Network.feedforward``:
+
+* inputs scaled, when the network has a scaler, as ``(x - mean) / scale``;
+* pre-activation: ``z = ((0.0 + w[0]*a[0]) + w[1]*a[1]) + ...``, then ``z + b``;
+* sigmoid: ``1 / (1 + exp(-z))`` for z >= 0, else ``e / (1 + e)`` with e = exp(z);
+* tanh from libm; relu ``z if z > 0 else 0``; leaky_relu ``z if z > 0 else 0.01*z``;
+* softmax: m = the first largest z, e_k = exp(z_k - m), s = 0.0 + e_0 + e_1 + ...,
+  y_k = e_k / s.
+
+Weights are written so that they parse back to the same doubles: C gets 17
+significant digits, Python gets ``repr``.
+"""
+
+import re
+
+from . import _maths
+from ._version import __version__
+
+__all__ = ["export_c", "export_python"]
+
+_C_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while _Bool _Complex _Imaginary".split()
+)
+_COMPILE = "cc -std=c99 -O2 -ffp-contract=off model.c -lm"
+
+
+def _parameters(net):
+    """(sizes, activations, weights, biases, scaler) of ``net``.
+
+    ``scaler`` is None, or (mean, scale) lists: the network standardises each
+    input as ``(x - mean) / scale`` before the first layer, and so must the export.
+    """
+    scaler = getattr(net, "scaler", None)
+    if scaler is not None:
+        scaler = (list(scaler.mean), list(scaler.scale))
+    return net.sizes, net.activations, net.weights, net.biases, scaler
+
+
+def _architecture(sizes, activations):
+    layers = ["%d inputs" % sizes[0]]
+    layers += ["%d %s" % (n, a) for n, a in zip(sizes[1:], activations)]
+    return " -> ".join(layers)
+
+
+def _n_parameters(sizes):
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+# -- C ------------------------------------------------------------------------
+
+def _c_double(v):
+    """A C literal for ``v`` that parses back to the same double (17 significant digits)."""
+    text = "%.17g" % v
+    if "." not in text and "e" not in text:
+        text += ".0"  # keeps -0.0 negative, and every literal a double
+    return text
+
+
+def _c_array(values, indent):
+    """Numbers as C initialiser lines, a few per line."""
+    items = [_c_double(v) for v in values]
+    lines = []
+    for k in range(0, len(items), 4):
+        lines.append(indent + ", ".join(items[k:k + 4]) + ",")
+    lines[-1] = lines[-1][:-1]
+    return lines
+
+
+def _c_activation(act, dst, n):
+    """C statements applying ``act`` to z[0..n) into ``dst``."""
+    if act == "softmax":
+        return [
+            "    {",
+            "        double m = z[0], s = 0.0;",
+            "        for (j = 1; j < %d; j++)" % n,
+            "            if (z[j] > m)",
+            "                m = z[j];",
+            "        for (j = 0; j < %d; j++) {" % n,
+            "            %s[j] = exp(z[j] - m);" % dst,
+            "            s += %s[j];" % dst,
+            "        }",
+            "        for (j = 0; j < %d; j++)" % n,
+            "            %s[j] = %s[j] / s;" % (dst, dst),
+            "    }",
+        ]
+    if act == "sigmoid":
+        body = [
+            "        if (z[j] >= 0.0) {",
+            "            %s[j] = 1.0 / (1.0 + exp(-z[j]));" % dst,
+            "        } else {",
+            "            double e = exp(z[j]);",
+            "            %s[j] = e / (1.0 + e);" % dst,
+            "        }",
+        ]
+    elif act == "tanh":
+        body = ["        %s[j] = tanh(z[j]);" % dst]
+    elif act == "relu":
+        body = ["        %s[j] = z[j] > 0.0 ? z[j] : 0.0;" % dst]
+    elif act == "leaky_relu":
+        body = ["        %s[j] = z[j] > 0.0 ? z[j] : %s * z[j];" % (dst, _c_double(_maths.LEAKY_SLOPE))]
+    elif act == "linear":
+        body = ["        %s[j] = z[j];" % dst]
+    else:  # a new activation in _maths must be taught to the exporters
+        raise NotImplementedError("export does not know activation %r" % act)
+    return ["    for (j = 0; j < %d; j++) {" % n] + body + ["    }"]
+
+
+def export_c(net, name="plainnet_model"):
+    """C99 source defining ``void NAME_predict(const double *input, double *output)``."""
+    if not isinstance(name, str) or not _C_NAME.match(name) or name in _C_KEYWORDS:
+        raise ValueError("name must be a C identifier such as 'plainnet_model', not %r" % (name,))
+    sizes, acts, W, B, scaler = _parameters(net)
+    macro = name.upper()
+    n_layers = len(sizes) - 1
+    widest = max(sizes[1:])
+    libm = sorted({{"sigmoid": "exp", "softmax": "exp", "tanh": "tanh"}.get(a, "") for a in acts} - {""})
+    out = [
+        "/* %s: a feed-forward neural network exported by plainnet %s." % (name, __version__),
+        " *",
+        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), _n_parameters(sizes)),
+        " * %s_predict(input, output) reads %s_N_INPUTS doubles and writes" % (name, macro),
+        " * %s_N_OUTPUTS; it allocates nothing and needs only <math.h>%s." % (
+            macro, " (%s)" % ", ".join(libm) if libm else ""),
+        " *",
+        " * It repeats plainnet's floating-point operations in plainnet's order, so it",
+        " * returns the same bits as Network.feedforward on the same machine, provided",
+        " * the compiler neither fuses a*b+c nor reorders sums.  Compile with",
+        " *",
+        " *     %s" % _COMPILE,
+        " *",
+        " * and never with -ffast-math (on 32-bit x86, add -msse2 -mfpmath=sse).",
+        " */",
+        "",
+        "#include <math.h>",
+        "",
+        "#define %s_N_INPUTS %d" % (macro, sizes[0]),
+        "#define %s_N_OUTPUTS %d" % (macro, sizes[-1]),
+        "",
+        "void %s_predict(const double *input, double *output);" % name,
+        "",
+    ]
+    if scaler is not None:
+        out.append("/* input scaling: x[i] = (input[i] - mean[i]) / scale[i] */")
+        for what, values in zip(("mean", "scale"), scaler):
+            out.append("static const double %s_%s[%d] = {" % (name, what, sizes[0]))
+            out += _c_array(values, "    ")
+            out.append("};")
+        out.append("")
+    for l in range(n_layers):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        out.append("/* layer %d: %d inputs -> %d %s */" % (l + 1, n_in, n_out, acts[l]))
+        out.append("static const double %s_w%d[%d][%d] = {" % (name, l + 1, n_out, n_in))
+        for j, row in enumerate(W[l]):
+            out.append("    {")
+            out += _c_array(row, "        ")
+            out.append("    }," if j < n_out - 1 else "    }")
+        out.append("};")
+        out.append("static const double %s_b%d[%d] = {" % (name, l + 1, n_out))
+        out += _c_array(B[l], "    ")
+        out.append("};")
+        out.append("")
+    out += [
+        "void %s_predict(const double *input, double *output)" % name,
+        "{",
+        "    /* z: one layer's pre-activations; a, b: layer outputs, in turn */",
+        "    double %s;" % ", ".join("%s[%d]" % (v, widest) for v in "zab"[:min(n_layers, 3)]),
+        "    const double *in = input;",
+        "    int i, j;",
+        "",
+    ]
+    if scaler is not None:
+        out[-5:-4] = ["    /* x: scaled inputs; z: one layer's pre-activations; a, b: layer outputs, in turn */",
+                      "    double x[%d];" % sizes[0]]
+        out += [
+            "    for (i = 0; i < %d; i++)" % sizes[0],
+            "        x[i] = (input[i] - %s_mean[i]) / %s_scale[i];" % (name, name),
+            "    in = x;",
+            "",
+        ]
+    for l in range(n_layers):
+        n_in, n_out = sizes[l], sizes[l + 1]
+        if l == n_layers - 1:
+            dst = "output"
+        else:
+            dst = "a" if l % 2 == 0 else "b"
+        out += [
+            "    /* layer %d */" % (l + 1),
+            "    for (j = 0; j < %d; j++) {" % n_out,
+            "        double s = 0.0;",
+            "        for (i = 0; i < %d; i++)" % n_in,
+            "            s += %s_w%d[j][i] * in[i];" % (name, l + 1),
+            "        z[j] = s + %s_b%d[j];" % (name, l + 1),
+            "    }",
+        ]
+        out += _c_activation(acts[l], dst, n_out)
+        if l < n_layers - 1:
+            out.append("    in = %s;" % dst)
+        out.append("")
+    out[-1] = "}"
+    out.append("")
+    return "\n".join(out)
+
+
+# -- Python -------------------------------------------------------------------
+
+_PY_ACTIVATIONS = {
+    "sigmoid": [
+        "def _sigmoid(z):",
+        "    if z >= 0.0:",
+        "        return 1.0 / (1.0 + math.exp(-z))",
+        "    e = math.exp(z)",
+        "    return e / (1.0 + e)",
+    ],
+    "tanh": [
+        "def _tanh(z):",
+        "    return math.tanh(z)",
+    ],
+    "relu": [
+        "def _relu(z):",
+        "    return z if z > 0.0 else 0.0",
+    ],
+    "leaky_relu": [
+        "def _leaky_relu(z):",
+        "    return z if z > 0.0 else %r * z" % _maths.LEAKY_SLOPE,
+    ],
+    "linear": [
+        "def _linear(z):",
+        "    return z",
+    ],
+    "softmax": [
+        "def _softmax(z):",
+        "    m = z[0]",
+        "    for v in z:",
+        "        if v > m:",
+        "            m = v",
+        "    e = [math.exp(v - m) for v in z]",
+        "    s = 0.0",
+        "    for v in e:",
+        "        s += v",
+        "    return [v / s for v in e]",
+    ],
+}
+
+
+def _py_rows(rows, indent):
+    lines = []
+    for row in rows:
+        lines.append(indent + "(" + ", ".join(repr(v) for v in row) + ("," if len(row) == 1 else "") + "),")
+    return lines
+
+
+def export_python(net):
+    """Source of a module, needing only ``math``, with ``predict(row) -> list``."""
+    sizes, acts, W, B, scaler = _parameters(net)
+    for a in acts:
+        if a not in _PY_ACTIVATIONS:  # a new activation in _maths must be taught to the exporters
+            raise NotImplementedError("export does not know activation %r" % a)
+    out = [
+        '"""A feed-forward neural network exported by plainnet %s.' % __version__,
+        "",
+        "Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), _n_parameters(sizes)),
+        "predict(row) takes N_INPUTS numbers and returns a list of N_OUTPUTS floats,",
+        "the same floats as plainnet's Network.feedforward on the same machine.",
+        "Needs only the math module, so it also runs where plainnet is not installed.",
+        '"""',
+        "",
+        "import math",
+        "",
+        "N_INPUTS = %d" % sizes[0],
+        "N_OUTPUTS = %d" % sizes[-1],
+        "",
+        "",
+    ]
+    for a in _maths.ACTIVATIONS:
+        if a in acts:
+            out += _PY_ACTIVATIONS[a] + ["", ""]
+    if scaler is not None:
+        out.append("# Inputs are standardised as (x - MEAN[i]) / SCALE[i] before the first layer.")
+        out += _py_rows([scaler[0]], "MEAN = ")
+        out += _py_rows([scaler[1]], "SCALE = ")
+        out[-2] = out[-2][:-1]
+        out[-1] = out[-1][:-1]
+        out.append("")
+    out.append("# One (weights, biases, activation) per layer; weights[j][i] feeds input i to neuron j.")
+    out.append("LAYERS = (")
+    for l, act in enumerate(acts):
+        out.append("    (  # layer %d: %d inputs -> %d %s" % (l + 1, sizes[l], sizes[l + 1], act))
+        out.append("        (")
+        out += _py_rows(W[l], "            ")
+        out.append("        ),")
+        out += _py_rows([B[l]], "        ")
+        out.append("        _%s," % act)
+        out.append("    ),")
+    out += [
+        ")",
+        "",
+        "",
+        "def predict(row):",
+        '    """The outputs of the network for one row of N_INPUTS numbers."""',
+        "    a = [float(v) for v in row]",
+        "    if len(a) != N_INPUTS:",
+        '        raise ValueError("expected %d inputs, got %d" % (N_INPUTS, len(a)))',
+    ]
+    if scaler is not None:
+        out.append("    a = [(a[i] - MEAN[i]) / SCALE[i] for i in range(N_INPUTS)]")
+    out += [
+        "    for weights, biases, activation in LAYERS:",
+        "        z = []",
+        "        for j in range(len(weights)):",
+        "            w = weights[j]",
+        "            s = 0.0",
+        "            for i in range(len(w)):",
+        "                s += w[i] * a[i]",
+        "            z.append(s + biases[j])",
+    ]
+    if "softmax" in acts:
+        out += [
+            "        if activation is _softmax:",
+            "            a = _softmax(z)",
+            "        else:",
+            "            a = [activation(v) for v in z]",
+        ]
+    else:
+        out.append("        a = [activation(v) for v in z]")
+    out += ["    return a", ""]
+    return "\n".join(out)
