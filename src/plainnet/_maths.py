@@ -55,7 +55,7 @@ def _linear(z):
     return z
 
 
-_ELEMENTWISE = {
+ELEMENTWISE = {
     "sigmoid": sigmoid,
     "tanh": tanh,
     "relu": _relu,
@@ -81,7 +81,7 @@ def activate(name, z):
     """Apply activation ``name`` to the list of pre-activations ``z``."""
     if name == "softmax":
         return softmax(z)
-    f = _ELEMENTWISE[name]
+    f = ELEMENTWISE[name]
     return [f(v) for v in z]
 
 

@@ -236,8 +236,52 @@ class Core:
             return [pi - step * (mi / (sqrt(vi) / bc2 + eps)) for pi, mi, vi in zip(p, m, v)]
         return adam
 
+    def _sgd_mse_epoch(self, X, T, order, lr):
+        """_sgd_step over ``order`` for mse with element-wise activations, inlined.
+
+        The tutorial's case, and the common one: the same operations as the
+        general path in the same order (so the same bits), without its calls.
+        """
+        W, B = self.W, self.B
+        acts = [_maths.ELEMENTWISE[a] for a in self.activations]
+        ders = [_derivative[a] for a in self.activations]
+        d_out = ders[-1]
+        last = len(W) - 1
+        layers = list(zip(W, B, acts))
+        n = len(B[-1])
+        total = 0.0
+        for k in order:
+            a = X[k]
+            outs = [a]
+            for Wl, bl, f in layers:
+                a = [f(reduce(add, map(mul, row, a), 0.0) + bj) for row, bj in zip(Wl, bl)]
+                outs.append(a)
+            acc = 0.0
+            for tk, yk in zip(T[k], a):
+                d = tk - yk
+                acc += d * d
+            total += acc / n
+            delta = [((-2.0 * (tk - yk)) / n) * d_out(yk) for tk, yk in zip(T[k], a)]
+            for l in range(last, -1, -1):
+                a, Wl, bl = outs[l], W[l], B[l]
+                if l:
+                    g = [0.0] * len(a)
+                    for row, dj in zip(Wl, delta):
+                        g = [gi + w * dj for gi, w in zip(g, row)]
+                    d = ders[l - 1]
+                    below = [gi * d(ai) for gi, ai in zip(g, a)]
+                for j, dj in enumerate(delta):
+                    s = lr * dj
+                    Wl[j] = [w - s * ai for w, ai in zip(Wl[j], a)]
+                    bl[j] -= s
+                if l:
+                    delta = below
+        return total
+
     def _epoch(self, X, T, order, lr, options):
         if options is None or options.plain_sgd:
+            if self.loss_name == "mse" and self.activations[-1] != "softmax":
+                return self._sgd_mse_epoch(X, T, order, lr)
             total = 0.0
             for k in order:
                 total += self._sgd_step(X[k], T[k], lr)
