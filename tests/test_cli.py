@@ -183,6 +183,23 @@ def test_train_predict_evaluate_export(tmp_path, people, backend):
     assert "void people_predict(const double *input, double *output)" in proc.stdout
 
 
+def test_train_optimizer_batches_shuffle_init_early_stopping(tmp_path, people):
+    proc = run(["train", people, "--target", "female", "--hidden", "5", "--epochs", "80",
+                "--learning-rate", "0.02", "--seed", "4", "--optimizer", "adam", "--batch-size", "2",
+                "--shuffle", "--init", "xavier", "--validation-split", "0.34",
+                "--early-stopping", "5", "--quiet", "-o", "model.json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    net = plainnet.load(str(tmp_path / "model.json"))
+    _, rows = read_csv(PEOPLE_CSV)
+    X = [[float(r[0]), float(r[1])] for r in rows]
+    T = [float(r[2]) for r in rows]
+    twin = plainnet.Network([2, 5, 1], seed=4, init="xavier")
+    twin.train(X, T, epochs=80, learning_rate=0.02, optimizer="adam", batch_size=2, shuffle=True,
+               validation_split=0.34, early_stopping=5)
+    assert twin.weights == net.weights and twin.biases == net.biases
+    assert net.to_dict()["training"]["optimizer"]["name"] == "adam"
+
+
 def test_train_options_validation_split_and_scale(tmp_path, people):
     proc = run(["train", people, "--target", "female", "--hidden", "4,3", "--activation", "tanh",
                 "--loss", "binary_crossentropy", "--epochs", "50", "--learning-rate", "0.05",

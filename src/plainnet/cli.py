@@ -16,7 +16,8 @@ from ._csv import CSVError, read_table, write_rows
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged
 from ._modelfile import load, write_atomically
 from ._version import __version__
-from .network import Network
+from ._training import OPTIMIZERS
+from .network import INITS, Network
 
 __all__ = ["main"]
 
@@ -117,7 +118,8 @@ class Progress:
 
 def _network_from(args, sizes, activation="sigmoid", output_activation=None, loss="mse"):
     return Network(sizes, seed=args.seed, backend=args.backend, activation=activation,
-                   output_activation=output_activation, loss=loss)
+                   output_activation=output_activation, loss=loss,
+                   init=getattr(args, "init", "normal"))
 
 
 def _load_model(args):
@@ -209,7 +211,9 @@ def _data_for(net, table, targets):
 def _train(args, net, X, T, header):
     """Train with progress on stderr (unless --quiet); returns the History."""
     options = dict(epochs=args.epochs, learning_rate=args.learning_rate, scale=args.scale,
-                   validation_split=args.validation_split)
+                   validation_split=args.validation_split, optimizer=args.optimizer,
+                   batch_size=args.batch_size, shuffle=args.shuffle,
+                   early_stopping=args.early_stopping or False)
     if args.quiet:
         return net.train(X, T, **options)
     stream = sys.stderr
@@ -467,7 +471,7 @@ def build_parser():
                         "sigmoid for binary_crossentropy, else --activation)")
     p.add_argument("--loss", choices=_maths.LOSSES, default="mse", help="loss to minimise (default: %(default)s)")
     p.add_argument("--epochs", type=_positive_int, default=1000, help="passes over the data (default: %(default)s)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, help="SGD step size (default: %(default)s)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.1, help="step size (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="seed for the initial weights (default: random)")
     add_backend(p)
     p.add_argument("--scale", action="store_true",
@@ -475,6 +479,16 @@ def build_parser():
                         "training rows and saved in the model)")
     p.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
                    help="hold out the last fraction F of the rows and report their loss")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                   help="sgd, momentum (0.9) or adam (default: %(default)s)")
+    p.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
+                   help="rows per update (default: %(default)s, per sample)")
+    p.add_argument("--shuffle", action="store_true", help="visit the rows in a new seeded order each epoch")
+    p.add_argument("--init", choices=INITS, default="normal",
+                   help="initial weights: normal (the tutorial's), xavier or he (default: %(default)s)")
+    p.add_argument("--early-stopping", type=_positive_int, default=0, metavar="PATIENCE",
+                   help="with --validation-split: stop after PATIENCE epochs without a better "
+                        "validation loss, keeping the best weights")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="where to save the model")
     p.set_defaults(func=cmd_train)
