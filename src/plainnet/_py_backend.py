@@ -50,7 +50,7 @@ from functools import reduce
 from math import isfinite, sqrt
 from operator import add, mul
 
-from . import _maths
+from . import _maths, _py_kernel
 from ._errors import TrainingDiverged
 from ._training import shuffled
 
@@ -281,6 +281,9 @@ class Core:
     def _epoch(self, X, T, order, lr, options):
         if options is None or options.plain_sgd:
             if self.loss_name == "mse" and self.activations[-1] != "softmax":
+                kernel = _py_kernel.sgd_mse_epoch(self.sizes, self.activations)
+                if kernel is not None:
+                    return kernel(X, T, order, lr, self.W, self.B)
                 return self._sgd_mse_epoch(X, T, order, lr)
             total = 0.0
             for k in order:
