@@ -17,13 +17,28 @@ class TrainingDiverged(FloatingPointError):
     The network is left with the weights it had after the last epoch whose
     weights and loss were all finite.  ``epoch`` is the 1-based number of the
     epoch that diverged (within this call to ``train``) and ``losses`` holds the
-    per-epoch losses of the epochs that completed before it.
+    per-epoch losses of the epochs that completed before it; ``loss`` is the
+    diverged epoch's loss.
     """
+
+    loss = None
 
     def __init__(self, message, epoch, losses):
         super().__init__(message)
         self.epoch = epoch
         self.losses = losses
+
+    @classmethod
+    def in_epoch(cls, epoch, loss, losses):
+        """The error for epoch ``epoch`` (1-based) whose loss was ``loss``."""
+        exc = cls(
+            "training diverged in epoch %d (loss %r): the weights are those after the "
+            "last finite epoch; try a smaller learning rate" % (epoch, loss),
+            epoch,
+            losses,
+        )
+        exc.loss = loss
+        return exc
 
 
 class TrainingInProgress(RuntimeError):

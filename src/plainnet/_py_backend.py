@@ -83,7 +83,8 @@ def _unflatten(flat, sizes):
 
 
 class Core:
-    __slots__ = ("sizes", "activations", "loss_name", "W", "B", "rng", "b1t", "b2t", "buffers")
+    __slots__ = ("sizes", "activations", "loss_name", "W", "B", "rng", "b1t", "b2t", "buffers",
+                 "completed")
     name = name
 
     def __init__(self, sizes, activations, loss, weights, biases):
@@ -92,6 +93,7 @@ class Core:
         self.loss_name = loss
         self.set_params(weights, biases)
         self.set_train_state({"rng": 0, "b1t": 1.0, "b2t": 1.0, "buffers": []})
+        self.completed = 0
 
     # -- parameters --------------------------------------------------------
     def get_params(self):
@@ -303,6 +305,7 @@ class Core:
     def train(self, rows, targets, epochs, learning_rate, options=None):
         X, T, n = rows.lists, targets.lists, rows.n
         losses = []
+        self.completed = 0  # epochs finished in this call, also when interrupted
         in_order = list(range(n))
         for epoch in range(epochs):
             saved = self.get_params(), self.get_train_state()
@@ -319,14 +322,9 @@ class Core:
             loss = total / n
             if not (isfinite(loss) and self._all_finite()):
                 self._restore(saved)
-                raise TrainingDiverged(
-                    "training diverged in epoch %d (loss %r): the weights are those "
-                    "after the last finite epoch; try a smaller learning rate"
-                    % (epoch + 1, loss),
-                    epoch + 1,
-                    losses,
-                )
+                raise TrainingDiverged.in_epoch(epoch + 1, loss, losses)
             losses.append(loss)
+            self.completed = epoch + 1
         return losses
 
     def _restore(self, saved):

@@ -1,0 +1,1035 @@
+/*
+ * plainnet.c: the C core of plainnet (see plainnet.h for the surface).
+ *
+ * ORDER CONTRACT.  This file returns the same bits as the pure-Python backend
+ * (src/plainnet/_py_backend.py and src/plainnet/_maths.py), so every
+ * floating-point operation below happens in the same order as there.  Change
+ * one side, change the other; the parity tests (tests/test_parity.py) check
+ * outputs, losses, gradients and trained weights with ==.
+ *
+ *   pre-activation   z[j] = ((0.0 + w[j][0]*a[0]) + w[j][1]*a[1]) + ... + b[j]
+ *   sigmoid          x >= 0: 1.0 / (1.0 + exp(-x));  else e = exp(x), e / (1.0 + e)
+ *   tanh             libm tanh;   relu  z > 0.0 ? z : 0.0
+ *   leaky_relu       z > 0.0 ? z : 0.01 * z;   linear  z
+ *   softmax          m = max (first z, replaced by each later z > m);
+ *                    e[k] = exp(z[k] - m); s = ((0.0 + e[0]) + e[1]) + ...; e[k] / s
+ *   mse              acc = 0.0; acc += (t-y)*(t-y) in k order; acc / n
+ *   binary_ce        acc += ((z > 0.0 ? z : 0.0) - z*t) + log1p(exp(-fabs(z))); acc / n
+ *   categorical_ce   m as softmax; s = (0.0 + exp(z[0]-m)) + ...; lse = m + log(s);
+ *                    acc = 0.0; acc += t * (lse - z) in k order (no division)
+ *   output delta     bce: (y - t) / n;  cce: y - t;
+ *                    mse: g = (-2.0 * (t - y)) / n, then softmax: dot = (0.0 + g[0]*y[0]) + ...,
+ *                    y * (g - dot); otherwise g * f'(y)
+ *   f'(y)            sigmoid y*(1.0-y); tanh 1.0-y*y; relu y > 0.0 ? 1.0 : 0.0;
+ *                    leaky_relu y > 0.0 ? 1.0 : 0.01; linear 1.0  (always multiplied in)
+ *   backprop         g[i] = ((0.0 + w[0][i]*d[0]) + w[1][i]*d[1]) + ...;  d'[i] = g[i] * f'(a[i])
+ *                    with the weights of before the sample's update
+ *   sgd              s = lr * d[j];  w[j][i] = w[j][i] - s * a[i];  b[j] = b[j] - s
+ *   epoch loss       total = 0.0; total += each sample's loss (before its update); total / n
+ *   data-set loss    the same sum over rows, without updates
+ *
+ * Strict IEEE double arithmetic is required: build with -ffp-contract=off (no
+ * fused multiply-add) and never with -ffast-math; exp, log, log1p and tanh
+ * come from libm, which CPython's math module calls too.
+ *
+ * Speed comes from layout, not from reordering: each layer keeps its weights
+ * i-major (WT[i][j]) for the forward pass, so z[j] += WT[i][j]*a[i] runs over
+ * a block of j in SIMD registers while each z[j] keeps its order over i.
+ * Layers after the first also keep a j-major mirror W[j][i] for the backward
+ * sum g[i] += W[j][i]*d[j] (SIMD over i), fused with that mirror's update.
+ * Both copies receive identical updates, so they stay identical.
+ *
+ * No global or static mutable state; nothing is allocated.  The functions
+ * taking a const pn_net * only read it, so they may run concurrently.
+ */
+#include "plainnet.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- portability -------------------------------------------------------- */
+
+#if defined(_MSC_VER)
+#define PN_INLINE static __inline
+#define PN_RESTRICT __restrict
+#elif defined(__GNUC__)
+#define PN_INLINE static inline __attribute__((always_inline))
+#define PN_RESTRICT __restrict__
+#else
+#define PN_INLINE static inline
+#define PN_RESTRICT restrict
+#endif
+
+/* On x86-64 with GCC or clang the loops over rows exist twice: for AVX2 and
+ * for the baseline, chosen per call by __builtin_cpu_supports.  The copies do
+ * the same operations in the same order: no FMA (-ffp-contract=off), and
+ * vectors only across independent sums.  GCC also tunes the AVX2 copy for a
+ * modern core ("generic" tuning made it 1.5x slower on the loops below).
+ * -DPN_NO_DISPATCH builds the baseline only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(PN_NO_DISPATCH)
+#define PN_DISPATCH 1
+#if defined(__clang__)
+#define PN_AVX2_BEGIN _Pragma("clang attribute push (__attribute__((target(\"avx2\"))), apply_to = function)")
+#define PN_AVX2_END _Pragma("clang attribute pop")
+#else
+#define PN_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,tune=skylake\")")
+#define PN_AVX2_END _Pragma("GCC pop_options")
+#endif
+#endif
+
+#define PN_MAGIC 0x706c6e31u /* "pln1" */
+#define PN_ALIGN 64          /* bytes: arrays start on cache lines */
+#define PN_LEAKY_SLOPE 0.01
+
+/* ---- the network block ---------------------------------------------------- */
+
+typedef struct {
+    size_t n_in, n_out;
+    int act;
+    size_t wt;  /* store offset (doubles) of WT[i * n_out + j], i-major */
+    size_t b;   /* store offset of the biases */
+    size_t w;   /* store offset of the j-major mirror W[j * n_in + i]; layers >= 1 only */
+    size_t out; /* scratch offset of this layer's outputs */
+} pn_layer;
+
+struct pn_net {
+    unsigned magic;
+    int loss;
+    int epoch_open;     /* pn_epoch_begin saved the parameters */
+    size_t epochs;      /* epochs completed since pn_net_init */
+    size_t n_layers;
+    size_t n_params;    /* length of the flat layout */
+    size_t n_store;     /* doubles of the internal store (with padding) */
+    size_t scratch_len; /* doubles of scratch (pn_scratch_len) */
+    size_t max_width;
+    size_t zlast, dbuf, sbuf, gbuf; /* scratch offsets */
+    size_t data;        /* byte offset from the struct to its doubles */
+    size_t store, saved, work, gsum; /* offsets (doubles) of the four areas */
+    pn_layer layer[];
+};
+
+const char *pn_strerror(int code)
+{
+    switch (code) {
+    case PN_OK: return "success";
+    case PN_EINVAL: return "invalid argument";
+    case PN_ESIZE: return "buffer or memory block of the wrong size";
+    case PN_EDIVERGED: return "training diverged";
+    case PN_ESTATE: return "not an initialised network, or calls out of order";
+    default: return "unknown error code";
+    }
+}
+
+static int add_ok(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+static int mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* Append an array of n doubles at *top (rounded to PN_ALIGN); its offset in *at. */
+static int place(size_t *top, size_t n, size_t *at)
+{
+    const size_t per = PN_ALIGN / sizeof(double);
+    size_t end;
+    *at = *top;
+    if (!add_ok(*top, n, &end) || !add_ok(end, per - 1, &end)) return 0;
+    *top = end / per * per;
+    return 1;
+}
+
+/* Compute the layout of a network; fill `net` when it is not NULL.  The
+ * returned byte count excludes the alignment slack (see pn_net_bytes). */
+static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
+{
+    size_t n_layers, l, header, bytes, doubles;
+    size_t n_params = 0, store = 0, scratch = 0, max_width = 0, nw;
+    size_t zlast, dbuf, sbuf, gbuf;
+
+    if (sizes == NULL || n_sizes < 2) return 0;
+    n_layers = n_sizes - 1;
+    for (l = 0; l < n_sizes; l++) {
+        if (sizes[l] == 0) return 0;
+        if (sizes[l] > max_width) max_width = sizes[l];
+    }
+    for (l = 0; l < n_layers; l++) {
+        const size_t n_in = sizes[l], n_out = sizes[l + 1];
+        pn_layer layer;
+        if (!mul_ok(n_in, n_out, &nw)) return 0;
+        if (!add_ok(n_params, nw, &n_params) || !add_ok(n_params, n_out, &n_params)) return 0;
+        layer.n_in = n_in;
+        layer.n_out = n_out;
+        layer.act = 0;
+        if (!place(&store, nw, &layer.wt) || !place(&store, n_out, &layer.b)) return 0;
+        layer.w = 0;
+        if (l > 0 && !place(&store, nw, &layer.w)) return 0;
+        if (!place(&scratch, n_out, &layer.out)) return 0;
+        if (net != NULL) {
+            layer.act = net->layer[l].act;
+            net->layer[l] = layer;
+        }
+    }
+    if (!place(&scratch, sizes[n_layers], &zlast) || !place(&scratch, max_width, &dbuf)
+        || !place(&scratch, max_width, &sbuf) || !place(&scratch, max_width, &gbuf))
+        return 0;
+    /* store + saved copy + training scratch + mini-batch gradient sums */
+    if (!mul_ok(store, 2, &doubles) || !add_ok(doubles, scratch, &doubles)
+        || !add_ok(doubles, n_params, &doubles))
+        return 0;
+    if (!mul_ok(n_layers, sizeof(pn_layer), &header)
+        || !add_ok(header, offsetof(struct pn_net, layer), &header))
+        return 0;
+    if (!mul_ok(doubles, sizeof(double), &bytes) || !add_ok(bytes, header, &bytes)) return 0;
+    if (net != NULL) {
+        net->n_layers = n_layers;
+        net->n_params = n_params;
+        net->n_store = store;
+        net->scratch_len = scratch;
+        net->max_width = max_width;
+        net->zlast = zlast;
+        net->dbuf = dbuf;
+        net->sbuf = sbuf;
+        net->gbuf = gbuf;
+        net->store = 0;
+        net->saved = store;
+        net->work = 2 * store;
+        net->gsum = 2 * store + scratch;
+        {
+            const uintptr_t addr = (uintptr_t)net;
+            const uintptr_t start = (addr + header + PN_ALIGN - 1) / PN_ALIGN * PN_ALIGN;
+            net->data = (size_t)(start - addr);
+        }
+    }
+    return bytes;
+}
+
+size_t pn_net_bytes(size_t n_sizes, const size_t *sizes)
+{
+    size_t bytes = layout(n_sizes, sizes, NULL);
+    if (bytes == 0 || !add_ok(bytes, PN_ALIGN, &bytes)) return 0;
+    return bytes;
+}
+
+int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
+                const int *activations, int loss)
+{
+    pn_net *net = (pn_net *)mem;
+    size_t l, need;
+
+    if (mem == NULL || sizes == NULL || activations == NULL) return PN_EINVAL;
+    if ((uintptr_t)mem % sizeof(double) != 0) return PN_EINVAL;
+    if (loss < PN_MSE || loss > PN_CATEGORICAL_CROSSENTROPY) return PN_EINVAL;
+    need = pn_net_bytes(n_sizes, sizes);
+    if (need == 0) return PN_EINVAL;
+    if (bytes < need) return PN_ESIZE;
+    for (l = 0; l + 1 < n_sizes; l++) {
+        const int act = activations[l];
+        if (act < PN_SIGMOID || act > PN_SOFTMAX) return PN_EINVAL;
+        /* softmax has no element-wise derivative for backpropagation */
+        if (act == PN_SOFTMAX && l + 2 != n_sizes) return PN_EINVAL;
+    }
+    memset(mem, 0, need);
+    for (l = 0; l + 1 < n_sizes; l++) net->layer[l].act = activations[l];
+    layout(n_sizes, sizes, net);
+    net->loss = loss;
+    net->epoch_open = 0;
+    net->magic = PN_MAGIC;
+    return PN_OK;
+}
+
+static int check_net(const pn_net *net)
+{
+    if (net == NULL) return PN_EINVAL;
+    if (net->magic != PN_MAGIC) return PN_ESTATE;
+    return PN_OK;
+}
+
+#define CHECK_NET(net)                       \
+    do {                                     \
+        int rc_ = check_net(net);            \
+        if (rc_ != PN_OK) return rc_;        \
+    } while (0)
+
+static const double *area_c(const pn_net *net, size_t offset)
+{
+    return (const double *)((const char *)net + net->data) + offset;
+}
+
+static double *area(pn_net *net, size_t offset)
+{
+    return (double *)((char *)net + net->data) + offset;
+}
+
+size_t pn_n_params(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? net->n_params : 0;
+}
+
+size_t pn_scratch_len(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? net->scratch_len : 0;
+}
+
+static const pn_layer *last_layer(const pn_net *net)
+{
+    return &net->layer[net->n_layers - 1];
+}
+
+/* Rows in a buffer of x_len doubles, or 0 when x_len is not a positive multiple of width. */
+static size_t rows_in(size_t x_len, size_t width)
+{
+    if (x_len == 0 || x_len % width != 0) return 0;
+    return x_len / width;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+int pn_set_params(pn_net *net, const double *params, size_t n)
+{
+    size_t l, i, j;
+    CHECK_NET(net);
+    if (params == NULL) return PN_EINVAL;
+    if (n != net->n_params) return PN_ESIZE;
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        double *wt = area(net, net->store + L->wt);
+        double *b = area(net, net->store + L->b);
+        for (j = 0; j < L->n_out; j++)
+            for (i = 0; i < L->n_in; i++) wt[i * L->n_out + j] = params[j * L->n_in + i];
+        if (l > 0) memcpy(area(net, net->store + L->w), params, L->n_in * L->n_out * sizeof(double));
+        params += L->n_in * L->n_out;
+        memcpy(b, params, L->n_out * sizeof(double));
+        params += L->n_out;
+    }
+    net->epoch_open = 0;
+    return PN_OK;
+}
+
+int pn_get_params(const pn_net *net, double *params, size_t n)
+{
+    size_t l, i, j;
+    CHECK_NET(net);
+    if (params == NULL) return PN_EINVAL;
+    if (n != net->n_params) return PN_ESIZE;
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        const double *wt = area_c(net, net->store + L->wt);
+        for (j = 0; j < L->n_out; j++)
+            for (i = 0; i < L->n_in; i++) params[j * L->n_in + i] = wt[i * L->n_out + j];
+        params += L->n_in * L->n_out;
+        memcpy(params, area_c(net, net->store + L->b), L->n_out * sizeof(double));
+        params += L->n_out;
+    }
+    return PN_OK;
+}
+
+/* ---- scalar maths (twins of _maths.py) ------------------------------------- */
+
+PN_INLINE double sigmoid(double x)
+{
+    double e;
+    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
+    e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* y = f(z), element-wise or softmax; y may be z. */
+PN_INLINE void activate(int act, const double *z, double *y, size_t n)
+{
+    size_t k;
+    switch (act) {
+    case PN_SIGMOID:
+        for (k = 0; k < n; k++) y[k] = sigmoid(z[k]);
+        break;
+    case PN_TANH:
+        for (k = 0; k < n; k++) y[k] = tanh(z[k]);
+        break;
+    case PN_RELU:
+        for (k = 0; k < n; k++) y[k] = z[k] > 0.0 ? z[k] : 0.0;
+        break;
+    case PN_LEAKY_RELU:
+        for (k = 0; k < n; k++) y[k] = z[k] > 0.0 ? z[k] : PN_LEAKY_SLOPE * z[k];
+        break;
+    case PN_SOFTMAX: {
+        double m = z[0], s = 0.0;
+        for (k = 0; k < n; k++)
+            if (z[k] > m) m = z[k];
+        for (k = 0; k < n; k++) y[k] = exp(z[k] - m);
+        for (k = 0; k < n; k++) s += y[k];
+        for (k = 0; k < n; k++) y[k] = y[k] / s;
+        break;
+    }
+    default: /* PN_LINEAR */
+        if (y != z) memcpy(y, z, n * sizeof(double));
+        break;
+    }
+}
+
+/* d[k] = g[k] * f'(y[k]) for an element-wise activation; d may be g. */
+PN_INLINE void times_derivative(int act, const double *g, const double *y, double *d, size_t n)
+{
+    size_t k;
+    switch (act) {
+    case PN_SIGMOID:
+        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] * (1.0 - y[k]));
+        break;
+    case PN_TANH:
+        for (k = 0; k < n; k++) d[k] = g[k] * (1.0 - y[k] * y[k]);
+        break;
+    case PN_RELU:
+        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] > 0.0 ? 1.0 : 0.0);
+        break;
+    case PN_LEAKY_RELU:
+        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] > 0.0 ? 1.0 : PN_LEAKY_SLOPE);
+        break;
+    default: /* PN_LINEAR */
+        for (k = 0; k < n; k++) d[k] = g[k] * 1.0;
+        break;
+    }
+}
+
+PN_INLINE double sample_loss(int loss, const double *t, const double *y, const double *z, size_t n)
+{
+    double acc = 0.0;
+    size_t k;
+    if (loss == PN_MSE) {
+        for (k = 0; k < n; k++) {
+            const double d = t[k] - y[k];
+            acc += d * d;
+        }
+        return acc / (double)n;
+    }
+    if (loss == PN_BINARY_CROSSENTROPY) {
+        for (k = 0; k < n; k++)
+            acc += ((z[k] > 0.0 ? z[k] : 0.0) - z[k] * t[k]) + log1p(exp(-fabs(z[k])));
+        return acc / (double)n;
+    }
+    {
+        double m = z[0], s = 0.0, lse;
+        for (k = 0; k < n; k++)
+            if (z[k] > m) m = z[k];
+        for (k = 0; k < n; k++) s += exp(z[k] - m);
+        lse = m + log(s);
+        for (k = 0; k < n; k++) acc += t[k] * (lse - z[k]);
+        return acc;
+    }
+}
+
+PN_INLINE void output_delta(int loss, int act, const double *t, const double *y, double *d, size_t n)
+{
+    size_t k;
+    if (loss == PN_BINARY_CROSSENTROPY) {
+        for (k = 0; k < n; k++) d[k] = (y[k] - t[k]) / (double)n;
+        return;
+    }
+    if (loss == PN_CATEGORICAL_CROSSENTROPY) {
+        for (k = 0; k < n; k++) d[k] = y[k] - t[k];
+        return;
+    }
+    for (k = 0; k < n; k++) d[k] = (-2.0 * (t[k] - y[k])) / (double)n;
+    if (act == PN_SOFTMAX) {
+        double dot = 0.0;
+        for (k = 0; k < n; k++) dot += d[k] * y[k];
+        for (k = 0; k < n; k++) d[k] = y[k] * (d[k] - dot);
+        return;
+    }
+    times_derivative(act, d, y, d, n);
+}
+
+/* ---- dense kernels ----------------------------------------------------------- */
+
+/* z[j0..j0+JB) = a . WT[:, j] + b[j]: JB sums in registers, each in i order. */
+PN_INLINE void forward_block(const double *PN_RESTRICT wt, const double *PN_RESTRICT b,
+                             const double *PN_RESTRICT a, size_t n_in, size_t n_out,
+                             size_t j0, double *PN_RESTRICT z, const size_t JB)
+{
+    double acc[16];
+    size_t i, k;
+    for (k = 0; k < JB; k++) acc[k] = 0.0;
+    for (i = 0; i < n_in; i++) {
+        const double ai = a[i];
+        const double *PN_RESTRICT w = wt + i * n_out + j0;
+        for (k = 0; k < JB; k++) acc[k] += w[k] * ai;
+    }
+    for (k = 0; k < JB; k++) z[j0 + k] = acc[k] + b[j0 + k];
+}
+
+PN_INLINE void dense_forward(const double *PN_RESTRICT wt, const double *PN_RESTRICT b,
+                             const double *PN_RESTRICT a, size_t n_in, size_t n_out,
+                             double *PN_RESTRICT z)
+{
+    size_t j = 0;
+    for (; j + 16 <= n_out; j += 16) forward_block(wt, b, a, n_in, n_out, j, z, 16);
+    for (; j + 8 <= n_out; j += 8) forward_block(wt, b, a, n_in, n_out, j, z, 8);
+    for (; j + 4 <= n_out; j += 4) forward_block(wt, b, a, n_in, n_out, j, z, 4);
+    for (; j < n_out; j++) forward_block(wt, b, a, n_in, n_out, j, z, 1);
+}
+
+/* g[i0..i0+IB) = sum over j in order of W[j][i] * d[j]; with UPDATE, also
+ * W[j][i] -= s[j] * a[i] after reading it. */
+PN_INLINE void backward_block(double *PN_RESTRICT w, const double *PN_RESTRICT d,
+                              const double *PN_RESTRICT s, const double *PN_RESTRICT a,
+                              size_t n_in, size_t n_out, size_t i0, double *PN_RESTRICT g,
+                              const size_t IB, const int update)
+{
+    double acc[16], ak[16];
+    size_t j, k;
+    for (k = 0; k < IB; k++) {
+        acc[k] = 0.0;
+        ak[k] = update ? a[i0 + k] : 0.0;
+    }
+    for (j = 0; j < n_out; j++) {
+        const double dj = d[j];
+        double *PN_RESTRICT row = w + j * n_in + i0;
+        if (update) {
+            const double sj = s[j];
+            for (k = 0; k < IB; k++) {
+                acc[k] += row[k] * dj;
+                row[k] = row[k] - sj * ak[k];
+            }
+        } else {
+            for (k = 0; k < IB; k++) acc[k] += row[k] * dj;
+        }
+    }
+    for (k = 0; k < IB; k++) g[i0 + k] = acc[k];
+}
+
+PN_INLINE void dense_backward(double *PN_RESTRICT w, const double *PN_RESTRICT d,
+                              const double *PN_RESTRICT s, const double *PN_RESTRICT a,
+                              size_t n_in, size_t n_out, double *PN_RESTRICT g, const int update)
+{
+    size_t i = 0;
+    for (; i + 16 <= n_in; i += 16) backward_block(w, d, s, a, n_in, n_out, i, g, 16, update);
+    for (; i + 8 <= n_in; i += 8) backward_block(w, d, s, a, n_in, n_out, i, g, 8, update);
+    for (; i + 4 <= n_in; i += 4) backward_block(w, d, s, a, n_in, n_out, i, g, 4, update);
+    for (; i < n_in; i++) backward_block(w, d, s, a, n_in, n_out, i, g, 1, update);
+}
+
+/* WT[i][j] -= s[j] * a[i] and b[j] -= s[j]. */
+PN_INLINE void dense_update(double *PN_RESTRICT wt, double *PN_RESTRICT b,
+                            const double *PN_RESTRICT s, const double *PN_RESTRICT a,
+                            size_t n_in, size_t n_out)
+{
+    size_t i, j;
+    for (i = 0; i < n_in; i++) {
+        const double ai = a[i];
+        double *PN_RESTRICT row = wt + i * n_out;
+        for (j = 0; j < n_out; j++) row[j] = row[j] - s[j] * ai;
+    }
+    for (j = 0; j < n_out; j++) b[j] = b[j] - s[j];
+}
+
+/* ---- one sample ------------------------------------------------------------------ */
+
+/* Forward pass of x: every layer's outputs into scratch; returns the last. */
+PN_INLINE const double *forward_sample(const pn_net *net, const double *store, const double *x,
+                                       double *scratch)
+{
+    const double *a = x;
+    size_t l;
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        double *out = scratch + L->out;
+        double *z = l + 1 == net->n_layers ? scratch + net->zlast : out;
+        dense_forward(store + L->wt, store + L->b, a, L->n_in, L->n_out, z);
+        activate(L->act, z, out, L->n_out);
+        a = out;
+    }
+    return a;
+}
+
+/* One SGD step on (x, t); returns the sample's loss from before the update. */
+PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, const double *t,
+                          double lr, double *scratch)
+{
+    const pn_layer *last = last_layer(net);
+    const double *y = forward_sample(net, store, x, scratch);
+    const double loss = sample_loss(net->loss, t, y, scratch + net->zlast, last->n_out);
+    double *d = scratch + net->dbuf, *s = scratch + net->sbuf, *g = scratch + net->gbuf;
+    size_t l, j;
+
+    output_delta(net->loss, last->act, t, y, d, last->n_out);
+    for (l = net->n_layers; l-- > 0;) {
+        const pn_layer *L = &net->layer[l];
+        const double *a = l == 0 ? x : scratch + net->layer[l - 1].out;
+        for (j = 0; j < L->n_out; j++) s[j] = lr * d[j];
+        if (l > 0) {
+            double *tmp;
+            dense_backward(store + L->w, d, s, a, L->n_in, L->n_out, g, 1);
+            times_derivative(net->layer[l - 1].act, g, a, g, L->n_in);
+            tmp = d;
+            d = g;
+            g = tmp;
+        }
+        dense_update(store + L->wt, store + L->b, s, a, L->n_in, L->n_out);
+    }
+    return loss;
+}
+
+/* ---- the loops over rows (PN_DISPATCH: one AVX2 and one baseline copy) --------------- */
+
+PN_INLINE void predict_rows_body(const pn_net *net, const double *x, size_t n_rows, double *y,
+                                   double *scratch)
+{
+    const double *store = area_c(net, net->store);
+    const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+    size_t r;
+    for (r = 0; r < n_rows; r++) {
+        const double *out = forward_sample(net, store, x + r * n_in, scratch);
+        memcpy(y + r * n_out, out, n_out * sizeof(double));
+    }
+}
+
+PN_INLINE double loss_rows_body(const pn_net *net, const double *x, const double *t,
+                                  size_t n_rows, double *scratch)
+{
+    const double *store = area_c(net, net->store);
+    const pn_layer *last = last_layer(net);
+    const size_t n_in = net->layer[0].n_in, n_out = last->n_out;
+    double total = 0.0;
+    size_t r;
+    for (r = 0; r < n_rows; r++) {
+        const double *out = forward_sample(net, store, x + r * n_in, scratch);
+        total += sample_loss(net->loss, t + r * n_out, out, scratch + net->zlast, n_out);
+    }
+    return total / (double)n_rows;
+}
+
+/* SGD over positions [first, first + count) of the epoch: rows order[p], or p. */
+PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t,
+                                   const size_t *order, size_t first, size_t count, double lr,
+                                   double total)
+{
+    double *store = area(net, net->store), *scratch = area(net, net->work);
+    const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+    size_t p;
+    for (p = first; p < first + count; p++) {
+        const size_t r = order != NULL ? order[p] : p;
+        total += sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch);
+    }
+    return total;
+}
+
+#define PN_ROW_LOOPS(suffix)                                                                  \
+    static void predict_rows_##suffix(const pn_net *net, const double *x, size_t n_rows,      \
+                                      double *y, double *scratch)                             \
+    {                                                                                         \
+        predict_rows_body(net, x, n_rows, y, scratch);                                        \
+    }                                                                                         \
+    static double loss_rows_##suffix(const pn_net *net, const double *x, const double *t,     \
+                                     size_t n_rows, double *scratch)                          \
+    {                                                                                         \
+        return loss_rows_body(net, x, t, n_rows, scratch);                                    \
+    }                                                                                         \
+    static double train_rows_##suffix(pn_net *net, const double *x, const double *t,          \
+                                      const size_t *order, size_t first, size_t count,        \
+                                      double lr, double total)                                \
+    {                                                                                         \
+        return train_rows_body(net, x, t, order, first, count, lr, total);                    \
+    }
+
+PN_ROW_LOOPS(base)
+#ifdef PN_DISPATCH
+PN_AVX2_BEGIN
+PN_ROW_LOOPS(avx2)
+PN_AVX2_END
+#define PN_PICK(f, args) (__builtin_cpu_supports("avx2") ? f##_avx2 args : f##_base args)
+#else
+#define PN_PICK(f, args) (f##_base args)
+#endif
+
+static void predict_rows(const pn_net *net, const double *x, size_t n_rows, double *y,
+                         double *scratch)
+{
+    PN_PICK(predict_rows, (net, x, n_rows, y, scratch));
+}
+
+static double loss_rows(const pn_net *net, const double *x, const double *t, size_t n_rows,
+                        double *scratch)
+{
+    return PN_PICK(loss_rows, (net, x, t, n_rows, scratch));
+}
+
+static double train_rows(pn_net *net, const double *x, const double *t, const size_t *order,
+                         size_t first, size_t count, double lr, double total)
+{
+    return PN_PICK(train_rows, (net, x, t, order, first, count, lr, total));
+}
+
+/* splitmix64 (Steele, Lea and Flood, 2014), as _training.next_random. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z;
+    *state += UINT64_C(0x9E3779B97F4A7C15);
+    z = *state;
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Fisher-Yates from the last index down, as _training.shuffled. */
+static void shuffle(size_t *order, size_t n, uint64_t *state)
+{
+    size_t i;
+    for (i = 0; i < n; i++) order[i] = i;
+    for (i = n; i-- > 1;) {
+        const size_t j = (size_t)(next_random(state) % (uint64_t)(i + 1));
+        const size_t tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* ---- the API ------------------------------------------------------------------------ */
+
+static int check_scratch(const pn_net *net, const double *scratch, size_t scratch_len)
+{
+    if (scratch == NULL) return PN_EINVAL;
+    return scratch_len < net->scratch_len ? PN_ESIZE : PN_OK;
+}
+
+/* Check x (rows of inputs) and t (matching rows of n_t values); rows into *n_rows. */
+static int check_data(const pn_net *net, const double *x, size_t x_len, const double *t,
+                      size_t t_len, size_t n_t, size_t *n_rows)
+{
+    size_t need;
+    if (x == NULL || t == NULL) return PN_EINVAL;
+    *n_rows = rows_in(x_len, net->layer[0].n_in);
+    if (*n_rows == 0) return PN_ESIZE;
+    if (!mul_ok(*n_rows, n_t, &need) || t_len != need) return PN_ESIZE;
+    return PN_OK;
+}
+
+int pn_forward(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
+               double *scratch, size_t scratch_len)
+{
+    int rc;
+    CHECK_NET(net);
+    if (x == NULL || y == NULL) return PN_EINVAL;
+    if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    if (x_len != net->layer[0].n_in || y_len != last_layer(net)->n_out) return PN_ESIZE;
+    predict_rows(net, x, 1, y, scratch);
+    return PN_OK;
+}
+
+int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
+               double *scratch, size_t scratch_len)
+{
+    size_t n_rows;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, y, y_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    predict_rows(net, x, n_rows, y, scratch);
+    return PN_OK;
+}
+
+int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+            double *loss, double *scratch, size_t scratch_len)
+{
+    size_t n_rows;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if (loss == NULL) return PN_EINVAL;
+    if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    *loss = loss_rows(net, x, t, n_rows, scratch);
+    return PN_OK;
+}
+
+/* One sample's loss, and its gradients in the flat layout into grads (with
+ * ACCUMULATE, added: grads[k] = grads[k] + d*a, as _py_backend._accumulate). */
+PN_INLINE double sample_gradients(const pn_net *net, const double *store, const double *x,
+                                  const double *t, double *scratch, double *grads,
+                                  const int accumulate)
+{
+    const pn_layer *last = last_layer(net);
+    const double *y = forward_sample(net, store, x, scratch);
+    const double loss = sample_loss(net->loss, t, y, scratch + net->zlast, last->n_out);
+    double *d = scratch + net->dbuf, *g = scratch + net->gbuf;
+    size_t l, i, j, at = net->n_params;
+
+    output_delta(net->loss, last->act, t, y, d, last->n_out);
+    for (l = net->n_layers; l-- > 0;) {
+        const pn_layer *L = &net->layer[l];
+        const double *a = l == 0 ? x : scratch + net->layer[l - 1].out;
+        double *wg, *bg;
+        at -= L->n_in * L->n_out + L->n_out;
+        wg = grads + at;
+        bg = wg + L->n_in * L->n_out;
+        for (j = 0; j < L->n_out; j++) {
+            double *row = wg + j * L->n_in;
+            const double dj = d[j];
+            if (accumulate) {
+                for (i = 0; i < L->n_in; i++) row[i] = row[i] + dj * a[i];
+                bg[j] = bg[j] + dj;
+            } else {
+                for (i = 0; i < L->n_in; i++) row[i] = dj * a[i];
+                bg[j] = dj;
+            }
+        }
+        if (l > 0) {
+            double *tmp;
+            /* the mirror is only read (update = 0) */
+            dense_backward((double *)(uintptr_t)(store + L->w), d, NULL, NULL, L->n_in, L->n_out,
+                           g, 0);
+            times_derivative(net->layer[l - 1].act, g, a, g, L->n_in);
+            tmp = d;
+            d = g;
+            g = tmp;
+        }
+    }
+    return loss;
+}
+
+int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                 double *grads, size_t grads_len, double *loss,
+                 double *scratch, size_t scratch_len)
+{
+    int rc;
+    CHECK_NET(net);
+    if (x == NULL || t == NULL || grads == NULL || loss == NULL) return PN_EINVAL;
+    if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    if (x_len != net->layer[0].n_in || t_len != last_layer(net)->n_out
+        || grads_len != net->n_params)
+        return PN_ESIZE;
+    *loss = sample_gradients(net, area_c(net, net->store), x, t, scratch, grads, 0);
+    return PN_OK;
+}
+
+/* ---- mini-batches and optimizers (twins of _py_backend._step) ------------------------ */
+
+/* One optimizer step of parameter p with gradient g and its state in buf[k],
+ * buf[n + k] (n = n_params); adam_step and bc2 are the step's Adam factors. */
+PN_INLINE double optimizer_step(const pn_optimizer *opt, double lr, double p, double g, double *buf,
+                                size_t n, size_t k, double adam_step, double bc2)
+{
+    if (opt->kind == PN_OPT_MOMENTUM) {
+        const double b = opt->momentum * buf[k] + g;
+        buf[k] = b;
+        return p - lr * (opt->nesterov ? g + opt->momentum * b : b);
+    }
+    if (opt->kind == PN_OPT_ADAM) {
+        const double m = opt->beta1 * buf[k] + (1.0 - opt->beta1) * g;
+        const double v = opt->beta2 * buf[n + k] + (1.0 - opt->beta2) * (g * g);
+        buf[k] = m;
+        buf[n + k] = v;
+        return p - adam_step * (m / (sqrt(v) / bc2 + opt->epsilon));
+    }
+    return p - lr * g;
+}
+
+/* Step every parameter from the gradient sums gsum over nb samples. */
+static void batch_step(pn_net *net, const pn_optimizer *opt, double lr, double nb, double *buf,
+                       double *adam_state)
+{
+    double *store = area(net, net->store);
+    const double *gsum = area(net, net->gsum);
+    const double wd = opt->weight_decay;
+    const size_t n = net->n_params;
+    double adam_step = 0.0, bc2 = 0.0;
+    size_t l, i, j, at = 0;
+    if (opt->kind == PN_OPT_ADAM) {
+        adam_state[0] *= opt->beta1;
+        adam_state[1] *= opt->beta2;
+        adam_step = lr / (1.0 - adam_state[0]);
+        bc2 = sqrt(1.0 - adam_state[1]);
+    }
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        double *wt = store + L->wt, *b = store + L->b;
+        double *mirror = l > 0 ? store + L->w : NULL;
+        for (j = 0; j < L->n_out; j++)
+            for (i = 0; i < L->n_in; i++) {
+                const size_t k = at + j * L->n_in + i;
+                const double w = wt[i * L->n_out + j];
+                double g = gsum[k] / nb;
+                if (wd != 0.0) g = g + wd * w;
+                wt[i * L->n_out + j] = optimizer_step(opt, lr, w, g, buf, n, k, adam_step, bc2);
+                if (mirror != NULL) mirror[j * L->n_in + i] = wt[i * L->n_out + j];
+            }
+        at += L->n_in * L->n_out;
+        for (j = 0; j < L->n_out; j++)
+            b[j] = optimizer_step(opt, lr, b[j], gsum[at + j] / nb, buf, n, at + j, adam_step, bc2);
+        at += L->n_out;
+    }
+}
+
+int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                     const size_t *order, size_t order_len, size_t first, size_t count,
+                     size_t batch_size, double learning_rate, const pn_optimizer *opt,
+                     double *buffers, size_t buffers_len, double *adam_state, double *total)
+{
+    size_t n_rows, n_buffers, start, p;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if (opt == NULL || total == NULL || adam_state == NULL || !isfinite(learning_rate))
+        return PN_EINVAL;
+    if (opt->kind < PN_OPT_SGD || opt->kind > PN_OPT_ADAM || batch_size == 0) return PN_EINVAL;
+    n_buffers = opt->kind == PN_OPT_ADAM ? 2 : opt->kind == PN_OPT_MOMENTUM ? 1 : 0;
+    if (n_buffers != 0 && buffers == NULL) return PN_EINVAL;
+    if (buffers_len != n_buffers * net->n_params) return PN_ESIZE;
+    if (first > n_rows || count > n_rows - first) return PN_ESIZE;
+    if (first % batch_size != 0 || (count % batch_size != 0 && first + count != n_rows))
+        return PN_EINVAL;
+    if (order != NULL) {
+        if (order_len != n_rows) return PN_ESIZE;
+        for (p = first; p < first + count; p++)
+            if (order[p] >= n_rows) return PN_EINVAL;
+    }
+    if (!net->epoch_open) return PN_ESTATE;
+    {
+        const double *store = area(net, net->store);
+        double *scratch = area(net, net->work), *gsum = area(net, net->gsum);
+        const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+        for (start = first; start < first + count; start += batch_size) {
+            const size_t end = first + count - start > batch_size ? start + batch_size : first + count;
+            memset(gsum, 0, net->n_params * sizeof(double));
+            for (p = start; p < end; p++) {
+                const size_t r = order != NULL ? order[p] : p;
+                *total += sample_gradients(net, store, x + r * n_in, t + r * n_out, scratch, gsum, 1);
+            }
+            batch_step(net, opt, learning_rate, (double)(end - start), buffers, adam_state);
+        }
+    }
+    return PN_OK;
+}
+
+/* Index of the first non-finite value of x[0..n), or n. */
+static size_t first_nonfinite(const double *x, size_t n)
+{
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
+    size_t i = 0, k;
+    while (i < n) {
+        const size_t end = n - i > 1024 ? i + 1024 : n;
+        int bad = 0;
+        for (k = i; k < end; k++) {
+            uint64_t u;
+            memcpy(&u, x + k, sizeof u);
+            bad |= (u & exponent) == exponent;
+        }
+        if (bad)
+            for (k = i; k < end; k++)
+                if (!isfinite(x[k])) return k;
+        i = end;
+    }
+    return n;
+}
+
+int pn_find_nonfinite(const double *x, size_t n, size_t *index)
+{
+    if (index == NULL || (x == NULL && n != 0)) return PN_EINVAL;
+    *index = first_nonfinite(x, n);
+    return PN_OK;
+}
+
+int pn_epoch_begin(pn_net *net)
+{
+    CHECK_NET(net);
+    memcpy(area(net, net->saved), area(net, net->store), net->n_store * sizeof(double));
+    net->epoch_open = 1;
+    return PN_OK;
+}
+
+int pn_epoch_abort(pn_net *net)
+{
+    CHECK_NET(net);
+    if (!net->epoch_open) return PN_ESTATE;
+    memcpy(area(net, net->store), area(net, net->saved), net->n_store * sizeof(double));
+    net->epoch_open = 0;
+    return PN_OK;
+}
+
+int pn_shuffle(size_t *order, size_t n, uint64_t *rng)
+{
+    if (rng == NULL || (order == NULL && n != 0)) return PN_EINVAL;
+    shuffle(order, n, rng);
+    return PN_OK;
+}
+
+int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                  const size_t *order, size_t order_len, size_t first, size_t count,
+                  double learning_rate, double *total)
+{
+    size_t n_rows;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if (total == NULL || !isfinite(learning_rate)) return PN_EINVAL;
+    if (first > n_rows || count > n_rows - first) return PN_ESIZE;
+    if (order != NULL) {
+        size_t p;
+        if (order_len != n_rows) return PN_ESIZE;
+        for (p = first; p < first + count; p++)
+            if (order[p] >= n_rows) return PN_EINVAL;
+    }
+    if (!net->epoch_open) return PN_ESTATE;
+    *total = train_rows(net, x, t, order, first, count, learning_rate, *total);
+    return PN_OK;
+}
+
+int pn_epoch_end(pn_net *net, double total, size_t n_rows, double *loss)
+{
+    CHECK_NET(net);
+    if (loss == NULL || n_rows == 0) return PN_EINVAL;
+    if (!net->epoch_open) return PN_ESTATE;
+    *loss = total / (double)n_rows;
+    if (!isfinite(*loss) || first_nonfinite(area(net, net->store), net->n_store) != net->n_store) {
+        pn_epoch_abort(net);
+        return PN_EDIVERGED;
+    }
+    net->epoch_open = 0;
+    net->epochs++;
+    return PN_OK;
+}
+
+size_t pn_epochs_trained(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? net->epochs : 0;
+}
+
+int pn_train(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+             size_t epochs, const double *lrs, size_t lrs_len, uint64_t *rng,
+             size_t *order, size_t order_len, double *losses, size_t losses_len,
+             size_t *epochs_done)
+{
+    size_t n_rows, e;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if (lrs == NULL || losses == NULL || epochs_done == NULL) return PN_EINVAL;
+    if (rng != NULL && order == NULL) return PN_EINVAL;
+    if (lrs_len < epochs || losses_len < epochs) return PN_ESIZE;
+    if (rng != NULL && order_len != n_rows) return PN_ESIZE;
+    for (e = 0; e < epochs; e++)
+        if (!isfinite(lrs[e])) return PN_EINVAL;
+    *epochs_done = 0;
+    for (e = 0; e < epochs; e++) {
+        const uint64_t rng_at_start = rng != NULL ? *rng : 0;
+        double total;
+        pn_epoch_begin(net);
+        if (rng != NULL) shuffle(order, n_rows, rng);
+        total = train_rows(net, x, t, rng != NULL ? order : NULL, 0, n_rows, lrs[e], 0.0);
+        rc = pn_epoch_end(net, total, n_rows, &losses[e]);
+        if (rc != PN_OK) {
+            if (rng != NULL) *rng = rng_at_start;
+            return rc;
+        }
+        *epochs_done = e + 1;
+    }
+    return PN_OK;
+}

@@ -1,0 +1,124 @@
+"""Builds plainnet's optional C core, ``plainnet._pn_c``; the metadata is in pyproject.toml.
+
+The C core is built with cffi from src/plainnet/_build_c.py.  If it cannot be
+built (no C compiler, no Python headers, no cffi), plainnet installs as pure
+Python, as a ``py3-none-any`` wheel, and a banner in the build output says why.
+
+    PLAINNET_NO_C=1       do not build the C core (pure Python)
+    PLAINNET_REQUIRE_C=1  fail the installation if the C core cannot be built
+"""
+
+import os
+import runpy
+import shutil
+import sys
+import tempfile
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+BUILD_SCRIPT = "src/plainnet/_build_c.py"
+# Commands that compile; metadata and sdist commands never need the C core.
+BUILDING = {"build", "build_ext", "bdist_wheel", "bdist_egg", "install", "develop",
+            "editable_wheel"}
+
+
+def _flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _banner(why):
+    lines = [
+        "plainnet: the C core was NOT built; installing pure Python.",
+        "Why: %s" % why,
+        "plainnet works the same without it, only slower. To get it, install a C",
+        "compiler and the Python headers and reinstall; PLAINNET_REQUIRE_C=1",
+        "makes this an error.",
+    ]
+    rule = "*" * 78
+    text = "\n".join([rule] + ["* " + line for line in lines] + [rule])
+    sys.stderr.write("\n%s\n\n" % text)
+    sys.stderr.flush()
+
+
+def _fail(why):
+    sys.exit("plainnet: PLAINNET_REQUIRE_C=1 but the C core cannot be built: %s" % why)
+
+
+def _probe(build):
+    """None if the C core compiles and links here, else why not."""
+    try:
+        from distutils.ccompiler import new_compiler
+        from distutils.sysconfig import customize_compiler, get_python_inc
+
+        compiler = new_compiler()
+        customize_compiler(compiler)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no compiler"
+        return "no C compiler is configured (%s: %s)" % (type(exc).__name__, exc)
+    tmp = tempfile.mkdtemp(prefix="plainnet-probe-")
+    try:
+        probe = os.path.join(tmp, "probe.c")
+        with open(probe, "w") as f:
+            f.write('#include <Python.h>\n#include "plainnet.h"\n'
+                    "int pn_probe(void) { return PN_OK; }\n")
+        objects = compiler.compile([probe] + build["SOURCES"], output_dir=tmp,
+                                   include_dirs=[get_python_inc()] + build["INCLUDE_DIRS"],
+                                   extra_postargs=build["COMPILE_ARGS"])
+        if sys.platform != "win32":
+            compiler.link_shared_object(objects, os.path.join(tmp, "probe.so"),
+                                        libraries=build["LIBRARIES"])
+    except Exception as exc:  # noqa: BLE001
+        return "the C compiler failed on the C core or the Python headers (%s: %s)" % (
+            type(exc).__name__, str(exc).strip().splitlines()[-1] if str(exc).strip() else "")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return None
+
+
+def _why_not_c():
+    """None if the C core should be built, else why it will not be."""
+    if _flag("PLAINNET_NO_C"):
+        return "PLAINNET_NO_C is set"
+    try:
+        import cffi  # noqa: F401
+    except ImportError:
+        return "cffi is not installed in the build environment"
+    return _probe(runpy.run_path(BUILD_SCRIPT))
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that falls back to pure Python, unless PLAINNET_REQUIRE_C is set."""
+
+    def run(self):
+        try:
+            build_ext.run(self)
+        except Exception as exc:  # noqa: BLE001 - compiler and linker errors vary
+            why = "building the extension failed (%s: %s)" % (type(exc).__name__, exc)
+            if _flag("PLAINNET_REQUIRE_C"):
+                _fail(why)
+            _banner(why)
+            # The probe passed, so the wheel was planned as a platform wheel:
+            # make it pure again, as it now holds no compiled code.
+            self.distribution.ext_modules = []
+            wheel = self.distribution.command_obj.get("bdist_wheel")
+            if wheel is not None:
+                wheel.root_is_pure = True
+
+
+def main():
+    kwargs = {}
+    if BUILDING.intersection(sys.argv[1:]):
+        if _flag("PLAINNET_NO_C") and _flag("PLAINNET_REQUIRE_C"):
+            sys.exit("plainnet: PLAINNET_NO_C and PLAINNET_REQUIRE_C are both set")
+        why = _why_not_c()
+        if why is None:
+            kwargs = {"cffi_modules": [BUILD_SCRIPT + ":ffibuilder"],
+                      "cmdclass": {"build_ext": OptionalBuildExt}}
+        elif _flag("PLAINNET_REQUIRE_C"):
+            _fail(why)
+        else:
+            _banner(why)
+    setup(**kwargs)
+
+
+main()

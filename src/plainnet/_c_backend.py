@@ -1,0 +1,286 @@
+"""The C backend: the contract of ``_py_backend``, computed by ``csrc/plainnet.c``.
+
+Thin wrappers around the cffi module ``plainnet._pn_c``: they allocate with
+``ffi.new``, read float64 buffers in place with ``ffi.from_buffer``, and turn
+the C core's return codes into the exceptions the Python backend raises.  The
+C core returns the same bits as the Python backend (see ``csrc/plainnet.c``).
+
+Importing this module raises ImportError when the compiled module is missing;
+``plainnet._backends`` turns that into "backend unavailable".
+
+Training runs many epochs per C call, in chunks of about ``CHUNK_SECONDS``
+(an epoch longer than that is itself split into chunks of rows), so that
+Ctrl-C lands between chunks; an interrupted epoch is rolled back, and the
+network always holds the weights of whole epochs.  cffi releases the GIL
+during every call, so other threads run meanwhile.
+"""
+
+from array import array
+from time import perf_counter
+
+from . import _maths, _training
+from ._errors import TrainingDiverged
+from ._pn_c import ffi, lib
+
+name = "c"
+
+#: Aim for C calls of about this many seconds while training.
+CHUNK_SECONDS = 0.03
+
+_ACTIVATION_CODES = {a: code for code, a in enumerate(_maths.ACTIVATIONS)}
+_LOSS_CODES = {loss: code for code, loss in enumerate(_maths.LOSSES)}
+_OPTIMIZER_CODES = {opt: code for code, opt in enumerate(_training.OPTIMIZERS)}
+# First guess of the seconds one SGD step costs per parameter; measured after.
+_FIRST_COST = 2e-9
+
+_new_uncleared = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def _check(rc):
+    if rc != lib.PN_OK:
+        text = ffi.string(lib.pn_strerror(rc)).decode()
+        if rc == lib.PN_ESTATE:
+            raise RuntimeError("plainnet C core: %s" % text)
+        raise ValueError("plainnet C core: %s" % text)
+
+
+def _doubles(buffer):
+    """A ``double[]`` view of a float64 buffer (array('d') or a Rows buffer), no copy."""
+    return ffi.from_buffer("double[]", buffer)
+
+
+def first_nonfinite(buffer):
+    """Index of the first NaN or infinity in a float64 buffer, or None."""
+    values = _doubles(buffer)
+    n = len(values)
+    index = ffi.new("size_t *")
+    _check(lib.pn_find_nonfinite(values, n, index))
+    return None if index[0] == n else index[0]
+
+
+class Core:
+    __slots__ = ("sizes", "activations", "loss_name", "_mem", "_net", "_n_params",
+                 "_scratch_len", "_cost", "_rng", "_adam", "_buffers", "_epochs_before")
+    name = name
+
+    def __init__(self, sizes, activations, loss, weights, biases):
+        self.sizes = list(sizes)
+        self.activations = list(activations)
+        self.loss_name = loss
+        c_sizes = ffi.new("size_t[]", self.sizes)
+        codes = ffi.new("int[]", [_ACTIVATION_CODES[a] for a in self.activations])
+        nbytes = lib.pn_net_bytes(len(self.sizes), c_sizes)
+        if nbytes == 0:
+            raise ValueError("sizes %r are too large for the C core" % (self.sizes,))
+        self._mem = _new_uncleared("double[]", (nbytes + 7) // 8)
+        _check(lib.pn_net_init(self._mem, nbytes, len(self.sizes), c_sizes, codes,
+                               _LOSS_CODES[loss]))
+        self._net = ffi.cast("pn_net *", self._mem)
+        self._n_params = lib.pn_n_params(self._net)
+        self._scratch_len = lib.pn_scratch_len(self._net)
+        self._cost = _FIRST_COST
+        # The C core counts epochs and advances the shuffling state in place, so
+        # both are right even when Ctrl-C lands just after a call returns.
+        self._rng = ffi.new("uint64_t *")
+        self._adam = ffi.new("double[2]")  # beta1 ** steps, beta2 ** steps
+        self._epochs_before = 0
+        self.set_params(weights, biases)
+        self.set_train_state({"rng": 0, "b1t": 1.0, "b2t": 1.0, "buffers": []})
+
+    def _scratch(self):
+        # Per call, so that forward, predict, loss and gradients may run in many threads.
+        return _new_uncleared("double[]", self._scratch_len)
+
+    def _nest(self, values):
+        """Flat layout (per layer: weights j-major, then biases) -> nested lists."""
+        W, B, k = [], [], 0
+        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
+            W.append([values[k + j * n_in:k + (j + 1) * n_in] for j in range(n_out)])
+            k += n_in * n_out
+            B.append(values[k:k + n_out])
+            k += n_out
+        return W, B
+
+    # -- parameters --------------------------------------------------------
+    def get_params(self):
+        flat = _new_uncleared("double[]", self._n_params)
+        _check(lib.pn_get_params(self._net, flat, self._n_params))
+        return self._nest(ffi.unpack(flat, self._n_params))
+
+    def set_params(self, weights, biases):
+        flat = array("d")
+        for W, b in zip(weights, biases):
+            for row in W:
+                flat.extend(row)
+            flat.extend(b)
+        _check(lib.pn_set_params(self._net, _doubles(flat), len(flat)))
+
+    # -- forward -----------------------------------------------------------
+    def forward(self, x):
+        n_out = self.sizes[-1]
+        y = _new_uncleared("double[]", n_out)
+        _check(lib.pn_forward(self._net, ffi.new("double[]", x), len(x), y, n_out,
+                              self._scratch(), self._scratch_len))
+        return ffi.unpack(y, n_out)
+
+    def predict(self, rows):
+        n_out = self.sizes[-1]
+        size = rows.n * n_out
+        y = _new_uncleared("double[]", size)
+        _check(lib.pn_predict(self._net, _doubles(rows.flat()), rows.n * rows.width, y, size,
+                              self._scratch(), self._scratch_len))
+        flat = ffi.unpack(y, size)
+        return [flat[k:k + n_out] for k in range(0, size, n_out)]
+
+    def loss(self, rows, targets):
+        out = ffi.new("double *")
+        _check(lib.pn_loss(self._net, _doubles(rows.flat()), rows.n * rows.width,
+                           _doubles(targets.flat()), targets.n * targets.width, out,
+                           self._scratch(), self._scratch_len))
+        return out[0]
+
+    # -- backward ----------------------------------------------------------
+    def gradients(self, x, t):
+        grads = _new_uncleared("double[]", self._n_params)
+        loss = ffi.new("double *")
+        _check(lib.pn_gradients(self._net, ffi.new("double[]", x), len(x),
+                                ffi.new("double[]", t), len(t), grads, self._n_params, loss,
+                                self._scratch(), self._scratch_len))
+        wg, bg = self._nest(ffi.unpack(grads, self._n_params))
+        return wg, bg, loss[0]
+
+    # -- training state ----------------------------------------------------
+    @property
+    def completed(self):
+        """Whole epochs completed by the current or last call to train."""
+        return lib.pn_epochs_trained(self._net) - self._epochs_before
+
+    def get_train_state(self):
+        n, flat = self._n_params, self._buffers
+        return {"rng": self._rng[0], "b1t": self._adam[0], "b2t": self._adam[1],
+                "buffers": [flat[k:k + n].tolist() for k in range(0, len(flat), n)]}
+
+    def set_train_state(self, state):
+        self._rng[0] = state["rng"]
+        self._adam[0] = state["b1t"]
+        self._adam[1] = state["b2t"]
+        flat = array("d")
+        for buffer in state["buffers"]:
+            flat.extend(buffer)
+        self._buffers = flat
+
+    # -- training ----------------------------------------------------------
+    def train(self, rows, targets, epochs, learning_rate, options=None):
+        if options is not None and not options.plain_sgd:
+            return self._train_batches(rows, targets, epochs, options)
+        lrs = [learning_rate] * epochs if options is None else list(options.lrs[:epochs])
+        shuffle = options is not None and options.shuffle
+        x, t = _doubles(rows.flat()), _doubles(targets.flat())
+        data = (x, rows.n * rows.width, t, targets.n * targets.width)
+        order = ffi.new("size_t[]", rows.n) if shuffle else ffi.NULL
+        steps = rows.n * self._n_params  # parameter updates per epoch
+        losses = []
+        self._epochs_before = lib.pn_epochs_trained(self._net)
+        while len(losses) < epochs:
+            epoch_seconds = steps * self._cost
+            if epoch_seconds > CHUNK_SECONDS and rows.n > 1:
+                losses.append(self._train_epoch_in_parts(data, rows.n, lrs[len(losses)], order,
+                                                         losses))
+                continue
+            chunk = min(epochs - len(losses), max(1, int(CHUNK_SECONDS / epoch_seconds)))
+            chunk_lrs = ffi.new("double[]", lrs[len(losses):len(losses) + chunk])
+            chunk_losses = _new_uncleared("double[]", chunk)
+            rng = self._rng if shuffle else ffi.NULL
+            done = ffi.new("size_t *")
+            start = perf_counter()
+            rc = lib.pn_train(self._net, *data, chunk, chunk_lrs, chunk, rng,
+                              order, rows.n if shuffle else 0, chunk_losses, chunk, done)
+            self._measured(perf_counter() - start, done[0] * steps)
+            losses.extend(ffi.unpack(chunk_losses, done[0]))
+            if rc == lib.PN_EDIVERGED:
+                raise TrainingDiverged.in_epoch(len(losses) + 1, chunk_losses[done[0]], losses)
+            _check(rc)
+        return losses
+
+    def _train_epoch_in_parts(self, data, n_rows, learning_rate, order, losses):
+        """One epoch in chunks of rows; rolled back if interrupted or diverged."""
+        total = ffi.new("double *", 0.0)
+        rng = self._rng[0]
+        first = 0
+        try:
+            _check(lib.pn_epoch_begin(self._net))
+            if order != ffi.NULL:
+                _check(lib.pn_shuffle(order, n_rows, self._rng))
+            while first < n_rows:
+                count = int(CHUNK_SECONDS / (self._n_params * self._cost))
+                count = min(n_rows - first, max(1, count))
+                start = perf_counter()
+                _check(lib.pn_epoch_rows(self._net, *data, order, n_rows if order != ffi.NULL else 0,
+                                         first, count, learning_rate, total))
+                self._measured(perf_counter() - start, count * self._n_params)
+                first += count
+        except BaseException:
+            # KeyboardInterrupt or anything else mid-epoch: no half-updated weights.
+            lib.pn_epoch_abort(self._net)
+            self._rng[0] = rng
+            raise
+        loss = ffi.new("double *")
+        rc = lib.pn_epoch_end(self._net, total[0], n_rows, loss)
+        if rc == lib.PN_EDIVERGED:
+            self._rng[0] = rng
+            raise TrainingDiverged.in_epoch(len(losses) + 1, loss[0], losses)
+        _check(rc)
+        return loss[0]
+
+    def _train_batches(self, rows, targets, epochs, options):
+        """Mini-batches, momentum, Adam or weight decay: one epoch per round of C calls."""
+        opt = options.optimizer
+        settings = {"kind": _OPTIMIZER_CODES[opt.name], "weight_decay": opt.weight_decay}
+        if opt.name == "momentum":
+            settings.update(momentum=opt.momentum, nesterov=opt.nesterov)
+        elif opt.name == "adam":
+            settings.update(beta1=opt.beta1, beta2=opt.beta2, epsilon=opt.epsilon)
+        c_opt = ffi.new("pn_optimizer *", settings)
+        data = (_doubles(rows.flat()), rows.n * rows.width,
+                _doubles(targets.flat()), targets.n * targets.width)
+        n, size = rows.n, options.batch_size
+        order = ffi.new("size_t[]", n) if options.shuffle else ffi.NULL
+        losses = []
+        self._epochs_before = lib.pn_epochs_trained(self._net)
+        for epoch in range(epochs):
+            saved = array("d", self._buffers), self._adam[0], self._adam[1], self._rng[0]
+            buffers = _doubles(self._buffers)
+            total = ffi.new("double *", 0.0)
+            first = 0
+            try:
+                _check(lib.pn_epoch_begin(self._net))
+                if options.shuffle:
+                    _check(lib.pn_shuffle(order, n, self._rng))
+                while first < n:
+                    batches = int(CHUNK_SECONDS / (size * self._n_params * self._cost))
+                    count = min(n - first, max(1, batches) * size)
+                    start = perf_counter()
+                    _check(lib.pn_epoch_batches(
+                        self._net, *data, order, n if options.shuffle else 0, first, count, size,
+                        options.lrs[epoch], c_opt, buffers, len(self._buffers), self._adam, total))
+                    self._measured(perf_counter() - start, count * self._n_params)
+                    first += count
+            except BaseException:
+                lib.pn_epoch_abort(self._net)
+                self._restore_state(saved)
+                raise
+            loss = ffi.new("double *")
+            rc = lib.pn_epoch_end(self._net, total[0], n, loss)
+            if rc == lib.PN_EDIVERGED:
+                self._restore_state(saved)
+                raise TrainingDiverged.in_epoch(len(losses) + 1, loss[0], losses)
+            _check(rc)
+            losses.append(loss[0])
+        return losses
+
+    def _restore_state(self, saved):
+        self._buffers, self._adam[0], self._adam[1], self._rng[0] = saved
+
+    def _measured(self, seconds, steps):
+        if steps and seconds > 1e-4:
+            self._cost = seconds / steps

@@ -1,0 +1,6 @@
+# Stub of the cffi-generated C core (built from src/plainnet/_build_c.py).
+# ``lib`` exposes the pn_* functions and PN_* constants of csrc/plainnet.h.
+from typing import Any
+
+ffi: Any
+lib: Any

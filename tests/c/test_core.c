@@ -1,0 +1,384 @@
+/*
+ * test_core.c: exercises every pn_ function of csrc/plainnet.h, bad arguments
+ * included, with hand-set weights whose outputs can be checked by hand.
+ * Built and run by tools/sanitize.sh under AddressSanitizer and UBSan.
+ */
+#include "plainnet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+/* FNV-1a of every result of test_wide: tools/sanitize.sh checks that the AVX2
+ * and the baseline builds give the same bits. */
+static unsigned long long digest = 14695981039346656037ULL;
+
+static void mix(const double *values, size_t n)
+{
+    const unsigned char *bytes = (const unsigned char *)values;
+    size_t k;
+    for (k = 0; k < n * sizeof(double); k++) {
+        digest ^= bytes[k];
+        digest *= 1099511628211ULL;
+    }
+}
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+/* Memory for a network, aligned for double (malloc is). */
+static pn_net *make_net(size_t n_sizes, const size_t *sizes, const int *acts, int loss)
+{
+    size_t bytes = pn_net_bytes(n_sizes, sizes);
+    void *mem;
+    if (bytes == 0) return NULL;
+    mem = malloc(bytes);
+    if (mem == NULL) return NULL;
+    if (pn_net_init(mem, bytes, n_sizes, sizes, acts, loss) != PN_OK) {
+        free(mem);
+        return NULL;
+    }
+    return (pn_net *)mem;
+}
+
+/* pn_train with one learning rate for every epoch and no shuffling. */
+static int train(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                 size_t epochs, double lr, double *losses, size_t losses_len, size_t *done)
+{
+    double lrs[8];
+    size_t e;
+    for (e = 0; e < 8; e++) lrs[e] = lr;
+    return pn_train(net, x, x_len, t, t_len, epochs, lrs, epochs <= 8 ? epochs : 0, NULL, NULL, 0,
+                    losses, losses_len, done);
+}
+
+static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+/* The tutorial's network: two hidden sigmoid neurons and one output. */
+static void test_tutorial(void)
+{
+    const size_t sizes[3] = {2, 2, 1};
+    const int acts[2] = {PN_SIGMOID, PN_SIGMOID};
+    /* layer 0: w = [[0, 1], [0, 1]], b = [0, 0]; layer 1: w = [[0, 1]], b = [0] */
+    const double params[9] = {0, 1, 0, 1, 0, 0, 0, 1, 0};
+    double back[9], x[2] = {2, 3}, y[1], t[1] = {1.0}, grads[9], loss, losses[4];
+    double data[4] = {-2, -1, 25, 6}, targets[2] = {1, 0}, preds[2], total;
+    size_t done = 99, index;
+    pn_net *net = make_net(3, sizes, acts, PN_MSE);
+    double *scratch;
+    size_t slen;
+
+    CHECK(net != NULL);
+    if (net == NULL) return;
+    CHECK(pn_n_params(net) == 9);
+    slen = pn_scratch_len(net);
+    CHECK(slen > 0);
+    scratch = malloc(slen * sizeof(double));
+
+    CHECK(pn_set_params(net, params, 9) == PN_OK);
+    CHECK(pn_get_params(net, back, 9) == PN_OK);
+    CHECK(memcmp(params, back, sizeof params) == 0);
+
+    /* the tutorial: h = sigmoid(3) for both, o = sigmoid(h) = 0.7216... */
+    CHECK(pn_forward(net, x, 2, y, 1, scratch, slen) == PN_OK);
+    CHECK(y[0] == sigmoid(0.0 + 1.0 * sigmoid(0.0 + 0.0 * 2.0 + 1.0 * 3.0 + 0.0) + 0.0));
+    CHECK(fabs(y[0] - 0.7216325609518421) < 1e-15);
+
+    CHECK(pn_predict(net, data, 4, preds, 2, scratch, slen) == PN_OK);
+    CHECK(pn_loss(net, data, 4, targets, 2, &loss, scratch, slen) == PN_OK);
+    CHECK(loss == ((1 - preds[0]) * (1 - preds[0]) + (0 - preds[1]) * (0 - preds[1])) / 2);
+
+    CHECK(pn_gradients(net, x, 2, t, 1, grads, 9, &loss, scratch, slen) == PN_OK);
+    CHECK(loss == (1 - y[0]) * (1 - y[0]));
+    /* output bias gradient: -2 (t - y) * y (1 - y) */
+    CHECK(grads[8] == (-2.0 * (1 - y[0])) / 1 * (y[0] * (1.0 - y[0])));
+
+    CHECK(train(net, data, 4, targets, 2, 3, 0.1, losses, 4, &done) == PN_OK);
+    CHECK(done == 3);
+    CHECK(pn_epochs_trained(net) == 3);
+    CHECK(pn_epochs_trained(NULL) == 0);
+    CHECK(losses[0] > 0.0 && isfinite(losses[2]));
+
+    /* an epoch in parts equals the same epoch in one call */
+    {
+        double a[9], b[9], whole[1];
+        CHECK(pn_set_params(net, params, 9) == PN_OK);
+        CHECK(train(net, data, 4, targets, 2, 1, 0.1, whole, 1, &done) == PN_OK);
+        CHECK(pn_get_params(net, a, 9) == PN_OK);
+        CHECK(pn_set_params(net, params, 9) == PN_OK);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 0, 1, 0.1, &total) == PN_ESTATE);
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        total = 0.0;
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 0, 1, 0.1, &total) == PN_OK);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 1, 1, 0.1, &total) == PN_OK);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 1, 2, 0.1, &total) == PN_ESIZE);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 3, 0, 0.1, &total) == PN_ESIZE);
+        CHECK(pn_epoch_end(net, total, 2, &loss) == PN_OK);
+        CHECK(loss == whole[0]);
+        CHECK(pn_get_params(net, b, 9) == PN_OK);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+        /* abort restores */
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        total = 0.0;
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 0, 2, 0.1, &total) == PN_OK);
+        CHECK(pn_epoch_abort(net) == PN_OK);
+        CHECK(pn_epoch_abort(net) == PN_ESTATE);
+        CHECK(pn_epoch_end(net, total, 2, &loss) == PN_ESTATE);
+        CHECK(pn_get_params(net, a, 9) == PN_OK);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+
+    /* one mini-batch of one sample with plain SGD: p - lr * ((0.0 + g) / 1.0) */
+    {
+        pn_optimizer sgd = {PN_OPT_SGD, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.0};
+        double adam_state[2] = {1.0, 1.0}, buffers[18], after[9];
+        size_t k, order[2] = {1, 0};
+        CHECK(pn_set_params(net, params, 9) == PN_OK);
+        CHECK(pn_gradients(net, data, 2, targets, 1, grads, 9, &loss, scratch, slen) == PN_OK);
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        total = 0.0;
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_OK);
+        CHECK(total == loss);
+        CHECK(pn_get_params(net, after, 9) == PN_OK);
+        for (k = 0; k < 9; k++) CHECK(after[k] == params[k] - 0.1 * ((0.0 + grads[k]) / 1.0));
+        /* Adam: two buffers; beta powers advance once per batch */
+        memset(buffers, 0, sizeof buffers);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, order, 2, 0, 2, 2, 0.1, &adam, buffers,
+                               18, adam_state, &total) == PN_OK);
+        CHECK(adam_state[0] == 0.9 && adam_state[1] == 0.999);
+        /* bad arguments */
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 2, 2, 0.1, &adam, buffers,
+                               9, adam_state, &total) == PN_ESIZE);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 2, 2, 0.1, &adam, NULL,
+                               18, adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 1, 1, 2, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 0, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 3, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_ESIZE);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, NULL, NULL, 0,
+                               adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               NULL, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, NULL) == PN_EINVAL);
+        order[0] = 5;
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, order, 2, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_EINVAL);
+        sgd.kind = 9;
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_abort(net) == PN_OK);
+        sgd.kind = PN_OPT_SGD;
+        CHECK(pn_epoch_batches(net, data, 4, targets, 2, NULL, 0, 0, 1, 1, 0.1, &sgd, NULL, 0,
+                               adam_state, &total) == PN_ESTATE);
+    }
+
+    /* bad arguments */
+    CHECK(pn_set_params(NULL, params, 9) == PN_EINVAL);
+    CHECK(pn_set_params(net, NULL, 9) == PN_EINVAL);
+    CHECK(pn_set_params(net, params, 8) == PN_ESIZE);
+    CHECK(pn_get_params(net, NULL, 9) == PN_EINVAL);
+    CHECK(pn_get_params(net, back, 10) == PN_ESIZE);
+    CHECK(pn_forward(NULL, x, 2, y, 1, scratch, slen) == PN_EINVAL);
+    CHECK(pn_forward(net, NULL, 2, y, 1, scratch, slen) == PN_EINVAL);
+    CHECK(pn_forward(net, x, 2, NULL, 1, scratch, slen) == PN_EINVAL);
+    CHECK(pn_forward(net, x, 2, y, 1, NULL, slen) == PN_EINVAL);
+    CHECK(pn_forward(net, x, 3, y, 1, scratch, slen) == PN_ESIZE);
+    CHECK(pn_forward(net, x, 2, y, 2, scratch, slen) == PN_ESIZE);
+    CHECK(pn_forward(net, x, 2, y, 1, scratch, slen - 1) == PN_ESIZE);
+    CHECK(pn_predict(net, data, 3, preds, 2, scratch, slen) == PN_ESIZE);
+    CHECK(pn_predict(net, data, 0, preds, 0, scratch, slen) == PN_ESIZE);
+    CHECK(pn_predict(net, data, 4, preds, 1, scratch, slen) == PN_ESIZE);
+    CHECK(pn_predict(net, NULL, 4, preds, 2, scratch, slen) == PN_EINVAL);
+    CHECK(pn_loss(net, data, 4, targets, 2, NULL, scratch, slen) == PN_EINVAL);
+    CHECK(pn_loss(net, data, 4, targets, 3, &loss, scratch, slen) == PN_ESIZE);
+    CHECK(pn_loss(net, data, 4, NULL, 2, &loss, scratch, slen) == PN_EINVAL);
+    CHECK(pn_gradients(net, x, 2, t, 1, grads, 8, &loss, scratch, slen) == PN_ESIZE);
+    CHECK(pn_gradients(net, x, 2, t, 1, grads, 9, NULL, scratch, slen) == PN_EINVAL);
+    CHECK(pn_gradients(net, x, 2, t, 2, grads, 9, &loss, scratch, slen) == PN_ESIZE);
+    CHECK(train(net, data, 4, targets, 2, 3, 0.1, losses, 2, &done) == PN_ESIZE);
+    CHECK(train(net, data, 4, targets, 2, 3, 0.1, NULL, 4, &done) == PN_EINVAL);
+    CHECK(train(net, data, 4, targets, 2, 3, 0.1, losses, 4, NULL) == PN_EINVAL);
+    CHECK(train(net, data, 4, targets, 2, 3, NAN, losses, 4, &done) == PN_EINVAL);
+    CHECK(train(net, data, 5, targets, 2, 3, 0.1, losses, 4, &done) == PN_ESIZE);
+    CHECK(train(net, data, 4, targets, 2, 0, 0.1, losses, 0, &done) == PN_OK && done == 0);
+    CHECK(pn_train(net, data, 4, targets, 2, 3, NULL, 3, NULL, NULL, 0, losses, 4, &done) == PN_EINVAL);
+    {
+        double lrs[2] = {0.1, 0.1};
+        size_t order[2];
+        uint64_t rng = 5;
+        CHECK(pn_train(net, data, 4, targets, 2, 2, lrs, 2, &rng, NULL, 2, losses, 4, &done) == PN_EINVAL);
+        CHECK(pn_train(net, data, 4, targets, 2, 2, lrs, 2, &rng, order, 1, losses, 4, &done) == PN_ESIZE);
+        CHECK(pn_train(net, data, 4, targets, 2, 2, lrs, 1, &rng, order, 2, losses, 4, &done) == PN_ESIZE);
+        CHECK(pn_train(net, data, 4, targets, 2, 2, lrs, 2, &rng, order, 2, losses, 4, &done) == PN_OK);
+        CHECK(rng != 5 && done == 2);
+        CHECK((order[0] == 0 && order[1] == 1) || (order[0] == 1 && order[1] == 0));
+        order[1] = 7;
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, order, 2, 0, 2, 0.1, &total) == PN_EINVAL);
+        CHECK(pn_epoch_rows(net, data, 4, targets, 2, order, 3, 0, 2, 0.1, &total) == PN_ESIZE);
+        CHECK(pn_epoch_abort(net) == PN_OK);
+    }
+    CHECK(pn_epoch_begin(NULL) == PN_EINVAL);
+    CHECK(pn_epoch_abort(NULL) == PN_EINVAL);
+    CHECK(pn_epoch_end(net, 0.0, 0, &loss) == PN_EINVAL);
+    CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 0, 1, 0.1, NULL) == PN_EINVAL);
+
+    {
+        /* splitmix64 from state 0: first output 0xE220A8397B1DCDAF (the reference value) */
+        size_t order[5];
+        uint64_t rng = 0;
+        CHECK(pn_shuffle(order, 5, NULL) == PN_EINVAL);
+        CHECK(pn_shuffle(NULL, 5, &rng) == PN_EINVAL);
+        CHECK(pn_shuffle(order, 5, &rng) == PN_OK);
+        /* as plainnet._training.shuffled(5, 0) */
+        CHECK(order[0] == 2 && order[1] == 3 && order[2] == 1 && order[3] == 4 && order[4] == 0);
+        CHECK(rng == UINT64_C(0x9E3779B97F4A7C15) * 4);
+    }
+    CHECK(pn_find_nonfinite(NULL, 1, &index) == PN_EINVAL);
+    CHECK(pn_find_nonfinite(data, 4, NULL) == PN_EINVAL);
+    CHECK(pn_find_nonfinite(NULL, 0, &index) == PN_OK && index == 0);
+    CHECK(pn_find_nonfinite(data, 4, &index) == PN_OK && index == 4);
+
+    free(scratch);
+    free(net);
+}
+
+static void test_init_errors(void)
+{
+    const size_t sizes[3] = {3, 4, 2}, zero[3] = {3, 0, 2}, huge[2] = {(size_t)-1, 3};
+    const int acts[2] = {PN_TANH, PN_SOFTMAX}, bad_softmax[2] = {PN_SOFTMAX, PN_SIGMOID};
+    const int bad_code[2] = {PN_TANH, 17};
+    size_t bytes = pn_net_bytes(3, sizes);
+    double *mem = malloc(bytes + 16);
+    unsigned char junk[256];
+
+    CHECK(bytes > 0);
+    CHECK(pn_net_bytes(1, sizes) == 0);
+    CHECK(pn_net_bytes(3, NULL) == 0);
+    CHECK(pn_net_bytes(3, zero) == 0);
+    CHECK(pn_net_bytes(2, huge) == 0);
+    CHECK(pn_net_init(NULL, bytes, 3, sizes, acts, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, NULL, acts, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, sizes, NULL, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes - 1, 3, sizes, acts, PN_MSE) == PN_ESIZE);
+    CHECK(pn_net_init(mem, bytes, 3, sizes, acts, 3) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, sizes, acts, -1) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, sizes, bad_softmax, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, sizes, bad_code, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init((char *)mem + 1, bytes, 3, sizes, acts, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem, bytes, 3, zero, acts, PN_MSE) == PN_EINVAL);
+    CHECK(pn_net_init(mem + 1, bytes, 3, sizes, acts, PN_CATEGORICAL_CROSSENTROPY) == PN_OK);
+
+    /* memory that is not a network */
+    memset(junk, 0xab, sizeof junk);
+    CHECK(pn_n_params((const pn_net *)(void *)junk) == 0);
+    CHECK(pn_scratch_len(NULL) == 0);
+    CHECK(pn_epoch_begin((pn_net *)(void *)junk) == PN_ESTATE);
+
+    CHECK(strcmp(pn_strerror(PN_OK), "success") == 0);
+    CHECK(pn_strerror(PN_EINVAL) != NULL && pn_strerror(PN_ESIZE) != NULL);
+    CHECK(pn_strerror(PN_EDIVERGED) != NULL && pn_strerror(PN_ESTATE) != NULL);
+    CHECK(strcmp(pn_strerror(12345), "unknown error code") == 0);
+    free(mem);
+}
+
+/* Every activation and loss on a network wide enough for every SIMD block. */
+static void test_wide(void)
+{
+    static const int losses_for[6] = {PN_BINARY_CROSSENTROPY, PN_MSE, PN_MSE, PN_MSE, PN_MSE,
+                                      PN_CATEGORICAL_CROSSENTROPY};
+    const size_t sizes[4] = {37, 29, 21, 7};
+    int act, k;
+    for (act = PN_SIGMOID; act <= PN_SOFTMAX; act++) {
+        int acts[3];
+        pn_net *net;
+        size_t n, i, slen, done, index;
+        double *p, *x, *t, *y, *g, *s, loss, losses[2];
+        acts[0] = act == PN_SOFTMAX ? PN_RELU : act;
+        acts[1] = act == PN_SOFTMAX ? PN_LEAKY_RELU : act;
+        acts[2] = act;
+        net = make_net(4, sizes, acts, losses_for[act]);
+        CHECK(net != NULL);
+        if (net == NULL) continue;
+        n = pn_n_params(net);
+        slen = pn_scratch_len(net);
+        p = malloc(n * sizeof *p);
+        g = malloc(n * sizeof *g);
+        s = malloc(slen * sizeof *s);
+        x = malloc(5 * 37 * sizeof *x);
+        t = calloc(5 * 7, sizeof *t);
+        y = malloc(5 * 7 * sizeof *y);
+        for (i = 0; i < n; i++) p[i] = sin((double)i) * 0.05;
+        for (i = 0; i < 5 * 37; i++) x[i] = cos((double)i);
+        for (k = 0; k < 5; k++) t[k * 7 + k] = 1.0;
+        CHECK(pn_set_params(net, p, n) == PN_OK);
+        CHECK(pn_predict(net, x, 5 * 37, y, 5 * 7, s, slen) == PN_OK);
+        CHECK(pn_find_nonfinite(y, 35, &index) == PN_OK && index == 35);
+        CHECK(pn_loss(net, x, 5 * 37, t, 35, &loss, s, slen) == PN_OK && isfinite(loss));
+        CHECK(pn_gradients(net, x, 37, t, 7, g, n, &loss, s, slen) == PN_OK);
+        CHECK(pn_find_nonfinite(g, n, &index) == PN_OK && index == n);
+        mix(y, 35);
+        mix(g, n);
+        mix(&loss, 1);
+        CHECK(train(net, x, 5 * 37, t, 35, 2, 0.01, losses, 2, &done) == PN_OK && done == 2);
+        mix(losses, 2);
+        CHECK(pn_get_params(net, p, n) == PN_OK);
+        mix(p, n);
+        g[n / 2] = INFINITY;
+        CHECK(pn_find_nonfinite(g, n, &index) == PN_OK && index == n / 2);
+        free(p);
+        free(g);
+        free(s);
+        free(x);
+        free(t);
+        free(y);
+        free(net);
+    }
+}
+
+/* A huge learning rate: the weights become infinite in epoch 1 while its loss
+ * is finite; the weights are restored and that loss is reported. */
+static void test_divergence(void)
+{
+    const size_t sizes[2] = {1, 1};
+    const int acts[1] = {PN_LINEAR};
+    const double params[2] = {1.0, 0.0};
+    double x[1] = {1e150}, t[1] = {0.0}, back[2], losses[3] = {0, 0, 0};
+    size_t done = 99;
+    pn_net *net = make_net(2, sizes, acts, PN_MSE);
+    CHECK(net != NULL);
+    if (net == NULL) return;
+    CHECK(pn_set_params(net, params, 2) == PN_OK);
+    CHECK(train(net, x, 1, t, 1, 3, 1e300, losses, 3, &done) == PN_EDIVERGED);
+    CHECK(done == 0);
+    CHECK(losses[0] == 1e150 * 1e150);
+    CHECK(pn_get_params(net, back, 2) == PN_OK);
+    CHECK(back[0] == 1.0 && back[1] == 0.0);
+    free(net);
+}
+
+int main(void)
+{
+    test_divergence();
+    test_tutorial();
+    test_init_errors();
+    test_wide();
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("test_core: all checks passed; digest %016llx\n", digest);
+    return 0;
+}
