@@ -160,3 +160,12 @@ def test_save_into_missing_folder_fails_cleanly(tmp_path):
 def test_load_missing_file():
     with pytest.raises(FileNotFoundError):
         pn.load("/nonexistent/plainnet/model.json")
+
+
+def test_pickle_round_trip_is_exact(backend):
+    import pickle
+    net = _trained(backend, activation="tanh")
+    net.train(TUTORIAL_DATA, TUTORIAL_TARGETS, epochs=3, optimizer="adam", shuffle=True, scale=True)
+    again = pickle.loads(pickle.dumps(net))
+    assert again.to_dict() == net.to_dict()
+    assert again.feedforward([-7, -3]) == net.feedforward([-7, -3])

@@ -16,6 +16,7 @@ from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, Train
 from ._maths import deriv_sigmoid, sigmoid
 from ._metrics import mse_loss
 from ._modelfile import load
+from ._torch import from_torch
 from ._version import __version__
 from ._training import SGD, Adam, Momentum, Scaler
 from .network import History, Network, Neuron
@@ -33,6 +34,7 @@ __all__ = [
     "Adam",
     "Scaler",
     "load",
+    "from_torch",
     "available_backends",
     "get_backend",
     "set_backend",

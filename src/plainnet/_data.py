@@ -6,13 +6,18 @@ Buffers (``array('d')``, numpy arrays, anything with the buffer protocol) are
 read through ``memoryview``, so numpy is never imported by plainnet itself.
 """
 
+import sys
+from array import array
 from math import isfinite
 from collections.abc import Mapping
 from numbers import Real
+from struct import Struct
 
 __all__ = ["as_float", "as_int", "as_vector", "as_rows", "as_targets", "Rows"]
 
 _INT_FORMATS = frozenset("bBhHiIlLqQnN")
+# Formats of native float64, which the C backend reads in place.
+_NATIVE_DOUBLE = ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d")
 _FLOAT_FORMATS = frozenset("efd")
 
 
@@ -74,6 +79,24 @@ def _buffer_view(obj):
     return view
 
 
+def _view_tolist(view):
+    """``view.tolist()``, also for the formats memoryview cannot unpack itself:
+    float16 (``e``) and non-native byte order (``>d``), read with ``struct``."""
+    try:
+        return view.tolist()
+    except NotImplementedError:
+        pass
+    fmt = view.format
+    order, code = (fmt[0], fmt[1:]) if fmt[0] in "@=<>!" else ("@", fmt)
+    n = view.nbytes // view.itemsize
+    flat = list(Struct("%s%d%s" % (order, n, code)).unpack(view.tobytes()))
+    if view.ndim == 0:
+        return flat[0]
+    for size in reversed(view.shape[1:]):
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
+
+
 def _check_vector(values, what, width):
     """``values`` (a sequence) as a list of finite floats of length ``width``."""
     if not is_sequence(values):
@@ -95,7 +118,7 @@ def as_vector(x, width, what="x"):
     if view is not None:
         if view.ndim != 1:
             raise ValueError("%s must be 1-dimensional, got shape %s" % (what, tuple(view.shape)))
-        x = view.tolist()
+        x = _view_tolist(view)
     return _check_vector(x, what, width)
 
 
@@ -106,13 +129,26 @@ class Rows:
     caller passed a C-contiguous float64 buffer: the C backend reads it in place.
     """
 
-    __slots__ = ("n", "width", "_lists", "buffer")
+    __slots__ = ("n", "width", "_lists", "buffer", "_flat")
 
     def __init__(self, n, width, lists=None, buffer=None):
         self.n = n
         self.width = width
         self._lists = lists
         self.buffer = buffer
+        self._flat = None
+
+    def flat(self):
+        """All values row after row as float64: ``buffer``, or a cached ``array('d')``."""
+        if self.buffer is not None:
+            return self.buffer
+        if self._flat is None:
+            flat = array("d", bytes(8 * self.n * self.width))
+            pack_row, step = Struct("%dd" % self.width).pack_into, 8 * self.width
+            for k, row in enumerate(self._lists):
+                pack_row(flat, k * step, *row)
+            self._flat = flat
+        return self._flat
 
     @property
     def lists(self):
@@ -138,19 +174,28 @@ def _rows_from_view(view, width, what):
     if width is not None and shape[1] != width:
         raise ValueError("%s rows have %d values, expected %d" % (what, shape[1], width))
     fmt = view.format.lstrip("@=<>!")
-    if fmt == "d" and view.c_contiguous and view.format in ("d", "@d", "=d", "<d"):
+    if fmt == "d" and view.c_contiguous and view.format in _NATIVE_DOUBLE:
         flat = view.cast("B").cast("d")
-        for k, v in enumerate(flat):
-            if not isfinite(v):
-                raise ValueError(
-                    "%s row %d, column %d is %r: data must be finite"
-                    % (what, k // shape[1], k % shape[1], v)
-                )
+        k = _first_nonfinite(flat)
+        if k is not None:
+            raise ValueError("%s row %d, column %d is %r: data must be finite"
+                             % (what, k // shape[1], k % shape[1], flat[k]))
         return Rows(shape[0], shape[1], buffer=flat)
-    nested = view.tolist()
+    nested = _view_tolist(view)
     if view.ndim == 1:
         nested = [[v] for v in nested]
     return _rows_from_lists(nested, width, what)
+
+
+def _first_nonfinite(flat):
+    """Index of the first NaN or infinity in a float64 memoryview, or None."""
+    c = sys.modules.get("plainnet._c_backend")  # use C if loaded; never import it here
+    if c is not None:
+        return c.first_nonfinite(flat)
+    for k, v in enumerate(flat):
+        if not isfinite(v):
+            return k
+    return None
 
 
 def _rows_from_lists(data, width, what):
@@ -164,7 +209,7 @@ def _rows_from_lists(data, width, what):
             if width == 0:
                 raise ValueError("%s is empty: rows need at least one value" % name)
         view = _buffer_view(row)
-        rows.append(_check_vector(view.tolist() if view is not None else row, name, width))
+        rows.append(_check_vector(_view_tolist(view) if view is not None else row, name, width))
     if not rows:
         raise ValueError("%s is empty: at least one row is needed" % what)
     return Rows(len(rows), width, lists=rows)

@@ -250,6 +250,11 @@ class Network:
             text += ", loss=%r" % self._loss
         return text + ", backend=%r)" % self.backend
 
+    def __reduce__(self):
+        # Pickle as the model dict (data, validated again on load), rebuilt on
+        # the receiving side's default backend.
+        return (_from_dict, (self.to_dict(),))
+
     def set_weights(self, weights, biases):
         """Replace every weight and bias; shapes must match ``sizes``."""
         W, B = _check_params(weights, biases, self._sizes)
@@ -299,9 +304,17 @@ class Network:
         """The outputs (one per output neuron) for one input row."""
         return self._core.forward(self._row(x))
 
-    def predict(self, rows):
-        """Outputs for many rows: a list with one list of outputs per row."""
-        return self._core.predict(self._rows(rows, "rows"))
+    def predict(self, rows, as_numpy=False):
+        """Outputs for many rows: a list with one list of outputs per row.
+
+        With ``as_numpy=True`` the result is a float64 numpy array of shape
+        (rows, outputs) instead (numpy is imported only then).
+        """
+        out = self._core.predict(self._rows(rows, "rows"))
+        if as_numpy:
+            import numpy
+            return numpy.array(out, dtype=numpy.float64).reshape(len(out), self._sizes[-1])
+        return out
 
     def _data(self, data, targets):
         rows = self._rows(data)
@@ -442,9 +455,7 @@ class Network:
             try:
                 loss = core.train(rows, t, 1, lr, one)[0]
             except TrainingDiverged as exc:
-                raise TrainingDiverged(
-                    str(exc).replace("epoch 1 ", "epoch %d " % (epoch + 1), 1),
-                    epoch + 1, list(history)) from None
+                raise TrainingDiverged.in_epoch(epoch + 1, exc.loss, list(history)) from None
             self._epochs += 1
             history.append(loss)
             keep_going = True
@@ -490,10 +501,19 @@ class Network:
         from ._export import export_python
         return export_python(self)
 
+    def to_torch(self):
+        """A float64 ``torch.nn.Sequential`` of Linear layers and activations equal to this network."""
+        from ._torch import to_torch
+        return to_torch(self)
+
     def save(self, path):
         """Write the network to ``path`` as JSON, atomically: a failure leaves any old file intact."""
         from ._modelfile import save
         save(self, path)
+
+
+def _from_dict(d):
+    return Network.from_dict(d)
 
 
 def _patience(early_stopping):

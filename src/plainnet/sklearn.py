@@ -1,0 +1,311 @@
+"""scikit-learn estimators: :class:`NetClassifier` and :class:`NetRegressor`.
+
+They follow scikit-learn's estimator conventions (the constructor only stores
+its arguments; ``fit``, ``partial_fit``, ``predict``, ``score``,
+``get_params``/``set_params``; fitted attributes end in ``_``), so they work in
+pipelines, grid searches and cross-validation, and pass
+``sklearn.utils.estimator_checks.check_estimator``.  The trained
+:class:`plainnet.Network` is ``network_``: save it, export it or convert it to
+PyTorch as any other network.
+
+This module needs scikit-learn (and so numpy); ``import plainnet`` never
+imports either.
+"""
+
+try:
+    import numpy as np
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted
+except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
+    raise ImportError(
+        "plainnet.sklearn needs scikit-learn: `pip install scikit-learn` (%s)" % exc
+    ) from exc
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _sk_validate_data
+except ImportError:  # older scikit-learn: the estimator's own _validate_data
+    _sk_validate_data = None
+
+from .network import Network
+
+__all__ = ["NetClassifier", "NetRegressor"]
+
+
+def _validate_data(estimator, X, y="no_validation", reset=True, **check_params):
+    """scikit-learn's input validation, through whichever API this version has.
+
+    Returns X (or (X, y) when y is given) as C-ordered float64 arrays, which
+    the C backend reads in place; sets or checks ``n_features_in_``.
+    """
+    check_params.setdefault("dtype", np.float64)
+    check_params.setdefault("order", "C")
+    if _sk_validate_data is not None:
+        return _sk_validate_data(estimator, X, y, reset=reset, **check_params)
+    return estimator._validate_data(X, y, reset=reset, **check_params)
+
+
+class _NetEstimator(BaseEstimator):
+    """What the classifier and the regressor share: parameters, fitting, pickling.
+
+    Subclasses define how targets become network outputs (``_encode_targets``)
+    and which output layer and loss the network gets (``_output``).
+    """
+
+    def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
+                 learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
+                 init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, random_state=None, backend=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.scale = scale
+        self.init = init
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.backend = backend
+
+    # -- building and training ---------------------------------------------
+    def _sizes(self, n_outputs):
+        hidden = self.hidden_layer_sizes
+        if not hasattr(hidden, "__iter__"):
+            hidden = [hidden]
+        return [self.n_features_in_] + list(hidden) + [n_outputs]
+
+    def _new_network(self, n_outputs):
+        # An int seed drawn from random_state, as scikit-learn's own estimators
+        # do: an int gives the same network every fit, a RandomState moves on.
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        output_activation, loss = self._output(n_outputs)
+        self.network_ = Network(
+            self._sizes(n_outputs), seed=seed, backend=self.backend, activation=self.activation,
+            output_activation=output_activation, loss=loss, init=self.init,
+        )
+        self.loss_curve_ = []
+        self.validation_loss_curve_ = []
+        self.n_iter_ = 0
+        return seed
+
+    def _train(self, X, T, epochs, validation=None, converge=False):
+        history = self.network_.train(
+            X, T, epochs=epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
+            batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
+            validation_data=validation,
+            early_stopping=self.n_iter_no_change if validation is not None else False,
+            callback=self._convergence() if converge and validation is None else None,
+        )
+        self.loss_curve_.extend(history)
+        self.validation_loss_curve_.extend(history.val_loss)
+        self.n_iter_ += len(history)
+        return self
+
+    def _fit(self, X, y):
+        T = self._encode_targets(y)
+        seed = self._new_network(T.shape[1])
+        validation = None
+        if self.early_stopping:
+            stratify = y if isinstance(self, ClassifierMixin) else None
+            X, X_val, T, T_val = train_test_split(
+                X, T, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+            validation = (X_val, T_val)
+        return self._train(X, T, self.epochs, validation, converge=True)
+
+    def _convergence(self):
+        """A training callback that stops, as scikit-learn's MLP does, once the
+        loss has not improved by ``tol`` for more than ``n_iter_no_change`` epochs."""
+        if self.tol is None:
+            return None
+        best, stalled = float("inf"), 0
+
+        def callback(epoch, loss):
+            nonlocal best, stalled
+            stalled = stalled + 1 if loss > best - self.tol else 0
+            best = min(best, loss)
+            return stalled <= self.n_iter_no_change
+        return callback
+
+    def _outputs(self, X):
+        check_is_fitted(self, "network_")
+        X = _validate_data(self, X, reset=False)
+        return self.network_.predict(X, as_numpy=True)
+
+    # -- pickling: a Network holds a lock and a backend core, so it travels
+    # -- as its model-file dict (weights, scaler and optimizer state, exactly)
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if "network_" in state:
+            state["network_"] = state["network_"].to_dict()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "network_" in state:
+            state["network_"] = Network.from_dict(state["network_"], backend=state.get("backend"))
+        super().__setstate__(state)
+
+
+class NetClassifier(ClassifierMixin, _NetEstimator):
+    """A plainnet network as a scikit-learn classifier.
+
+    Two classes: one sigmoid output trained with binary cross-entropy (the
+    probability of ``classes_[1]``).  More classes: a softmax output layer
+    with one neuron per class and categorical cross-entropy.
+
+    Parameters (defaults chosen to train small tabular problems in a few
+    seconds on the pure-Python backend):
+
+    hidden_layer_sizes  (32,): widths of the hidden layers; () for none.
+    activation          "sigmoid": of the hidden layers ("tanh", "relu",
+                        "leaky_relu", "linear").
+    optimizer           "adam" ("sgd", "momentum" or a plainnet Optimizer).
+    learning_rate       0.01.
+    epochs              30: the most passes over the data in ``fit``
+                        (``partial_fit`` makes one).  With Adam and
+                        mini-batches this fits small tabular problems; raise
+                        it for harder ones.
+    tol, n_iter_no_change
+                        1e-4, 10: ``fit`` stops once the training loss has
+                        not improved by ``tol`` for more than
+                        ``n_iter_no_change`` epochs, as scikit-learn's MLP
+                        does; tol=None trains all ``epochs``.
+    batch_size          32: rows per gradient step.
+    shuffle             True: a new order every epoch, from the network's seed.
+    scale               False: True standardises inputs with a scaler learned
+                        on the training rows and kept in ``network_``.
+    init                "xavier" ("normal", "he").
+    early_stopping      False: True holds out ``validation_fraction`` of the
+                        rows (stratified) and stops instead after
+                        ``n_iter_no_change`` epochs without a lower
+                        validation loss, keeping the best weights.
+    random_state        None, an int or a numpy RandomState: seeds the initial
+                        weights, the shuffling and the validation split.
+    backend             None (plainnet's default), "c" or "python".
+
+    Fitted attributes: ``classes_``, ``n_features_in_`` (and
+    ``feature_names_in_`` for DataFrames), ``network_``, ``loss_curve_`` (the
+    training loss of every epoch), ``validation_loss_curve_`` and ``n_iter_``
+    (epochs trained).
+    """
+
+    def _output(self, n_outputs):
+        if n_outputs == 1:
+            return "sigmoid", "binary_crossentropy"
+        return "softmax", "categorical_crossentropy"
+
+    def _encode_targets(self, y):
+        """Class labels as network targets: 0/1 for two classes, else one-hot rows."""
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return index.astype(np.float64).reshape(-1, 1)
+        T = np.zeros((len(index), len(self.classes_)))
+        T[np.arange(len(index)), index] = 1.0
+        return T
+
+    def _set_classes(self, classes):
+        classes = np.unique(classes)
+        if len(classes) < 2:
+            raise ValueError(
+                "%s needs at least 2 classes, got %d class: %r"
+                % (type(self).__name__, len(classes), list(classes)))
+        self.classes_ = classes
+
+    def fit(self, X, y):
+        """Train a new network on X and the class labels y for ``epochs`` epochs."""
+        X, y = _validate_data(self, X, y)
+        check_classification_targets(y)
+        self._set_classes(y)
+        return self._fit(X, y)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on X, y; the first call builds the network and needs ``classes``."""
+        first = not hasattr(self, "network_")
+        X, y = _validate_data(self, X, y, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._set_classes(classes)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError("classes=%r differs from classes_=%r of the first call to partial_fit"
+                             % (list(classes), list(self.classes_)))
+        unknown = np.setdiff1d(y, self.classes_)
+        if len(unknown):
+            raise ValueError("y holds labels not in classes_ %r: %r" % (list(self.classes_), list(unknown)))
+        T = self._encode_targets(y)
+        if first:
+            self._new_network(T.shape[1])
+        return self._train(X, T, 1)
+
+    def predict_proba(self, X):
+        """Class probabilities, one column per class in ``classes_`` order."""
+        out = self._outputs(X)
+        if len(self.classes_) == 2:
+            return np.hstack([1.0 - out, out])
+        return out
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class NetRegressor(RegressorMixin, _NetEstimator):
+    """A plainnet network as a scikit-learn regressor.
+
+    A linear output layer (one neuron per target column) trained on mean
+    squared error.  ``y`` may be 1-D (``predict`` returns 1-D) or 2-D for
+    several targets.  The parameters and fitted attributes are those of
+    :class:`NetClassifier` (no ``classes_``).  Targets are used as given:
+    standardise large ones (e.g. with ``TransformedTargetRegressor``).
+    """
+
+    def _output(self, n_outputs):
+        return "linear", "mse"
+
+    def _encode_targets(self, y):
+        return np.ascontiguousarray(y, dtype=np.float64).reshape(len(y), -1)
+
+    def fit(self, X, y):
+        """Train a new network on X and y for ``epochs`` epochs."""
+        X, y = _validate_data(self, X, y, multi_output=True, y_numeric=True)
+        self._y_ndim = np.ndim(y)
+        return self._fit(X, y)
+
+    def partial_fit(self, X, y):
+        """One epoch on X, y; the first call builds the network."""
+        first = not hasattr(self, "network_")
+        X, y = _validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True)
+        T = self._encode_targets(y)
+        if first:
+            self._y_ndim = np.ndim(y)
+            self._new_network(T.shape[1])
+        elif T.shape[1] != self.network_.sizes[-1]:
+            raise ValueError("y has %d columns, but the network was built for %d"
+                             % (T.shape[1], self.network_.sizes[-1]))
+        return self._train(X, T, 1)
+
+    def predict(self, X):
+        out = self._outputs(X)
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"multioutput": True}
