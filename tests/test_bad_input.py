@@ -147,3 +147,39 @@ def test_divergence_restores_last_finite_epoch(backend):
     if err.epoch > 1:
         replay.train(data, [1.0, 0.0], epochs=err.epoch - 1, learning_rate=1.0)
     assert replay.weights == net.weights and replay.biases == net.biases
+
+
+def test_fast_and_careful_validation_agree(backend):
+    """Plain lists of numbers take a fast path; everything else the careful one.
+    Both must accept and reject the same inputs, with the same values."""
+    net = _net(backend)
+
+    class MyFloat(float):
+        pass
+
+    accepted = [
+        [[1.0, 2.0], [3, 4]],                    # ints become floats
+        [[1e308, 1e308], [1e308, 1e308]],        # the sum overflows: careful path, still finite data
+        [[-0.0, 0.0], [5e-324, -5e-324]],
+        [[MyFloat(1.5), 2.0], [3.0, 4.0]],       # float subclasses are numbers too
+        [(1.0, 2.0), [3.0, 4.0]],                # a tuple row
+    ]
+    for rows in accepted:
+        expected = [[float(v) for v in row] for row in rows]
+        assert net.predict(rows) == net.predict(expected)
+        assert net.feedforward(rows[0]) == net.feedforward(expected[0])
+    rejected = [
+        ([[1.0, 2.0], [3.0, True]], TypeError, "rows row 1[1] must be a number"),
+        ([[1.0, 2.0], [3.0, "4"]], TypeError, "rows row 1[1] must be a number"),
+        ([[1.0, 2.0], [3.0, 10 ** 400]], ValueError, "rows row 1[1] cannot be converted"),
+        ([[1.0, 2.0], [3.0, math.inf]], ValueError, "rows row 1[1] must be finite"),
+        ([[1.0, 2.0], [-math.inf, math.inf]], ValueError, "rows row 1[0] must be finite"),
+        ([[1.0, 2.0], [3.0]], ValueError, "rows row 1 has 1 values, expected 2"),
+        ([[1.0, 2.0], None], TypeError, "rows row 1 must be a sequence"),
+    ]
+    for rows, exc, words in rejected:
+        with pytest.raises(exc) as info:
+            net.predict(rows)
+        assert words in str(info.value)
+        with pytest.raises(exc):
+            net.feedforward(rows[1])

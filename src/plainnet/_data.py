@@ -8,6 +8,7 @@ read through ``memoryview``, so numpy is never imported by plainnet itself.
 
 import sys
 from array import array
+from itertools import chain
 from math import isfinite
 from collections.abc import Mapping
 from numbers import Real
@@ -97,8 +98,55 @@ def _view_tolist(view):
     return flat
 
 
+# The fast paths below take plain lists of plain numbers, the common case, at C
+# speed: a set of the element types, then one sum.  A sum of floats is finite
+# only if every term is (NaN and infinities make any sum non-finite); an
+# overflow to infinity merely sends the data to the careful path, which then
+# accepts it.  Anything unusual (bools, strings, numpy scalars, ragged rows)
+# also takes the careful path, which names the offending value.
+_FLOAT = frozenset([float])
+_INT_FLOAT = frozenset([int, float])
+_LIST = frozenset([list])
+
+
+def _fast_floats(values):
+    """A fresh list of floats equal to ``values`` (a list), or None to check carefully."""
+    types = set(map(type, values))
+    if types == _FLOAT:
+        out = values[:]
+    elif types <= _INT_FLOAT:
+        try:
+            out = list(map(float, values))
+        except OverflowError:
+            return None
+    else:
+        return None
+    return out if isfinite(sum(out)) else None
+
+
+def _fast_rows(data, width):
+    """Fresh rows of floats for a list of equally long lists of numbers, or None."""
+    if set(map(type, data)) != _LIST or set(map(len, data)) != {width}:
+        return None
+    types = set(map(type, chain.from_iterable(data)))
+    if types == _FLOAT:
+        rows = [row[:] for row in data]
+    elif types <= _INT_FLOAT:
+        try:
+            rows = [list(map(float, row)) for row in data]
+        except OverflowError:
+            return None
+    else:
+        return None
+    return rows if isfinite(sum(map(sum, rows))) else None
+
+
 def _check_vector(values, what, width):
     """``values`` (a sequence) as a list of finite floats of length ``width``."""
+    if type(values) is list and (width is None or len(values) == width):
+        out = _fast_floats(values)
+        if out is not None:
+            return out
     if not is_sequence(values):
         raise TypeError("%s must be a sequence of numbers, not %s" % (what, _describe(values)))
     if type(values) is not list:
@@ -199,6 +247,10 @@ def _first_nonfinite(flat):
 
 
 def _rows_from_lists(data, width, what):
+    if data and width is not None:
+        fast = _fast_rows(data, width)
+        if fast is not None:
+            return Rows(len(fast), width, lists=fast)
     rows = []
     for r, row in enumerate(data):
         name = "%s row %d" % (what, r)
