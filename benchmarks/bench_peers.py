@@ -1,0 +1,424 @@
+"""The peers: each does one workload's work its own way, and times it.
+
+A *runner* is one peer set up for one workload.  ``runner.run()`` resets the
+peer to the workload's starting point (untimed), does the work once and
+returns the seconds it took; ``runner.steps`` says how many sample-steps (or
+calls, or rows) that was.  Python peers are timed with ``time.perf_counter``
+around the Python call, with the garbage collector paused as ``timeit`` does;
+C peers time their own loop inside C and report it.
+
+A peer that cannot run here raises :class:`Skip` with the reason.
+"""
+
+import gc
+import importlib
+import time
+import warnings
+
+
+class Skip(Exception):
+    """This peer cannot run here; the message says why."""
+
+
+def timed(fn, *args):
+    """Seconds taken by ``fn(*args)``, with the garbage collector paused."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        fn(*args)
+        return time.perf_counter() - t0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def need(module_name, why=""):
+    """Import ``module_name`` or raise Skip saying it is not installed."""
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise Skip("%s is not installed (%s)%s" % (module_name, exc, why)) from None
+
+
+class Runner:
+    """One peer on one workload.
+
+    steps: sample-steps (or calls, or rows) done by one ``run()``.
+    reduced: None, or how this peer's work was cut down (it is too slow for
+    the full work in the time budget); its per-step figures still compare.
+    quality: filled after the warm-up run, e.g. {"accuracy": 0.97}.
+    """
+
+    timed_in = "Python (perf_counter around the call)"
+    reduced = None
+
+    def __init__(self, steps):
+        self.steps = steps
+        self.quality = {}
+
+    def run(self):
+        raise NotImplementedError
+
+    def warm_up(self):
+        self.run()
+        self.quality = self.measure_quality()
+
+    def measure_quality(self):
+        return {}
+
+
+def accuracy(outputs, targets):
+    """Fraction of rows right: argmax for several outputs, 0.5 threshold for one."""
+    import numpy as np
+
+    y = np.asarray(outputs, dtype=float).reshape(len(targets), -1)
+    t = np.asarray(targets, dtype=float).reshape(len(targets), -1)
+    if y.shape[1] == 1:
+        return float(np.mean((y[:, 0] >= 0.5) == (t[:, 0] >= 0.5)))
+    return float(np.mean(y.argmax(axis=1) == t.argmax(axis=1)))
+
+
+# -- plainnet --------------------------------------------------------------
+class PlainnetTrain(Runner):
+    """plainnet's own ``Network.train`` on the given backend.
+
+    input="list" passes lists of Python floats (the plain API); "ndarray"
+    passes float64 numpy arrays, which the C backend may read in place.
+    """
+
+    def __init__(self, pn, wl, backend, epochs=None, rows=None, input="list"):
+        if backend not in pn.available_backends():
+            raise Skip("plainnet backend %r is not available here (available: %s)"
+                       % (backend, pn.available_backends()))
+        self.wl = wl
+        self.epochs = epochs or wl.epochs
+        rows = rows or wl.n_rows
+        super().__init__(self.epochs * rows)
+        if self.epochs != wl.epochs or rows != wl.n_rows:
+            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        if input == "list":
+            self.X, self.T = wl.X_list[:rows], wl.T_list[:rows]
+        else:
+            self.X, self.T = wl.X[:rows], wl.T[:rows]
+        self.net = pn.Network.from_weights(wl.W0, wl.B0, backend=backend)
+
+    def run(self):
+        self.net.set_weights(self.wl.W0, self.wl.B0)
+        return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        return {"accuracy": "%.4f" % accuracy(self.net.predict(self.wl.X), self.wl.T)}
+
+    def final_params(self):
+        return self.net.weights, self.net.biases
+
+
+# -- numpy -----------------------------------------------------------------
+def _np_sigmoid(np):
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-z))
+    return sigmoid
+
+
+class TutorialNumpy(Runner):
+    """The tutorial's own training loop for its 2-2-1 network, written out from
+    its maths: six weights and three biases held as separate scalars, numpy
+    scalar arithmetic, and one ``deriv_sigmoid`` call per partial derivative
+    (11 per sample), as the tutorial does.  Its every-10-epochs loss print is
+    left out: that is monitoring, not training, and would only slow it down.
+    """
+
+    def __init__(self, wl):
+        np = need("numpy")
+        if wl.sizes != [2, 2, 1]:
+            raise Skip("the tutorial's code only does the 2-2-1 network")
+        super().__init__(wl.epochs * wl.n_rows)
+        self.np = np
+        self.wl = wl
+        # As in the tutorial: integer data arrays, targets as a flat array.
+        self.data = np.array([[int(v) for v in row] for row in wl.X_list])
+        self.all_y_trues = np.array([int(t[0]) for t in wl.T_list])
+        self.sigmoid = _np_sigmoid(np)
+
+    def _reset(self):
+        (w1, w2), (w3, w4) = self.wl.W0[0]
+        ((w5, w6),) = self.wl.W0[1]
+        (b1, b2), (b3,) = self.wl.B0
+        self.w = [w1, w2, w3, w4, w5, w6, b1, b2, b3]
+
+    def _train(self):
+        sigmoid = self.sigmoid
+
+        def deriv_sigmoid(x):
+            fx = sigmoid(x)
+            return fx * (1 - fx)
+
+        w1, w2, w3, w4, w5, w6, b1, b2, b3 = self.w
+        learn_rate = self.wl.lr
+        for epoch in range(self.wl.epochs):
+            for x, y_true in zip(self.data, self.all_y_trues):
+                sum_h1 = w1 * x[0] + w2 * x[1] + b1
+                h1 = sigmoid(sum_h1)
+                sum_h2 = w3 * x[0] + w4 * x[1] + b2
+                h2 = sigmoid(sum_h2)
+                sum_o1 = w5 * h1 + w6 * h2 + b3
+                o1 = sigmoid(sum_o1)
+                y_pred = o1
+
+                d_L_d_ypred = -2 * (y_true - y_pred)
+                d_ypred_d_w5 = h1 * deriv_sigmoid(sum_o1)
+                d_ypred_d_w6 = h2 * deriv_sigmoid(sum_o1)
+                d_ypred_d_b3 = deriv_sigmoid(sum_o1)
+                d_ypred_d_h1 = w5 * deriv_sigmoid(sum_o1)
+                d_ypred_d_h2 = w6 * deriv_sigmoid(sum_o1)
+                d_h1_d_w1 = x[0] * deriv_sigmoid(sum_h1)
+                d_h1_d_w2 = x[1] * deriv_sigmoid(sum_h1)
+                d_h1_d_b1 = deriv_sigmoid(sum_h1)
+                d_h2_d_w3 = x[0] * deriv_sigmoid(sum_h2)
+                d_h2_d_w4 = x[1] * deriv_sigmoid(sum_h2)
+                d_h2_d_b2 = deriv_sigmoid(sum_h2)
+
+                w1 -= learn_rate * d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w1
+                w2 -= learn_rate * d_L_d_ypred * d_ypred_d_h1 * d_h1_d_w2
+                b1 -= learn_rate * d_L_d_ypred * d_ypred_d_h1 * d_h1_d_b1
+                w3 -= learn_rate * d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w3
+                w4 -= learn_rate * d_L_d_ypred * d_ypred_d_h2 * d_h2_d_w4
+                b2 -= learn_rate * d_L_d_ypred * d_ypred_d_h2 * d_h2_d_b2
+                w5 -= learn_rate * d_L_d_ypred * d_ypred_d_w5
+                w6 -= learn_rate * d_L_d_ypred * d_ypred_d_w6
+                b3 -= learn_rate * d_L_d_ypred * d_ypred_d_b3
+        self.w = [w1, w2, w3, w4, w5, w6, b1, b2, b3]
+
+    def run(self):
+        self._reset()
+        return timed(self._train)
+
+    def measure_quality(self):
+        w1, w2, w3, w4, w5, w6, b1, b2, b3 = self.w
+        s = self.sigmoid
+        out = []
+        for x in self.data:
+            h1 = s(w1 * x[0] + w2 * x[1] + b1)
+            h2 = s(w3 * x[0] + w4 * x[1] + b2)
+            out.append(float(s(w5 * h1 + w6 * h2 + b3)))
+        return {"accuracy": "%.4f" % accuracy(out, self.wl.T)}
+
+
+def numpy_forward(np, Ws, bs):
+    """A forward pass per layer with np.dot, float64: the usual numpy way."""
+    sigmoid = _np_sigmoid(np)
+
+    def forward(x):
+        for W, b in zip(Ws, bs):
+            x = sigmoid(np.dot(W, x) + b)
+        return x
+    return forward
+
+
+class NumpyPerLayer(Runner):
+    """Generic per-sample SGD with one np.dot per layer (float64 arrays):
+    forward, output delta of the mean squared error, deltas backpropagated
+    through W.T before any update, then W -= lr * outer(delta, a)."""
+
+    def __init__(self, wl, epochs=None, rows=None):
+        np = need("numpy")
+        self.np = np
+        self.wl = wl
+        self.epochs = epochs or wl.epochs
+        rows = rows or wl.n_rows
+        super().__init__(self.epochs * rows)
+        if self.epochs != wl.epochs or rows != wl.n_rows:
+            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        self.X = np.ascontiguousarray(wl.X[:rows], dtype=np.float64)
+        self.T = np.ascontiguousarray(wl.T[:rows], dtype=np.float64)
+
+    def _reset(self):
+        np = self.np
+        self.Ws = [np.array(W, dtype=np.float64) for W in self.wl.W0]
+        self.bs = [np.array(b, dtype=np.float64) for b in self.wl.B0]
+
+    def _train(self):
+        np = self.np
+        Ws, bs, lr = self.Ws, self.bs, self.wl.lr
+        n_out = self.T.shape[1]
+        n_layers = len(Ws)
+        with np.errstate(over="ignore"):
+            for epoch in range(self.epochs):
+                for x, t in zip(self.X, self.T):
+                    acts = [x]
+                    a = x
+                    for W, b in zip(Ws, bs):
+                        a = 1.0 / (1.0 + np.exp(-(np.dot(W, a) + b)))
+                        acts.append(a)
+                    d = (-2.0 * (t - a) / n_out) * (a * (1.0 - a))
+                    for l in range(n_layers - 1, -1, -1):
+                        a_in = acts[l]
+                        d_in = np.dot(Ws[l].T, d) * (a_in * (1.0 - a_in)) if l else None
+                        Ws[l] -= np.outer(lr * d, a_in)
+                        bs[l] -= lr * d
+                        d = d_in
+
+    def run(self):
+        self._reset()
+        return timed(self._train)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        np = self.np
+        with np.errstate(over="ignore"):
+            forward = numpy_forward(np, self.Ws, self.bs)
+            return {"accuracy": "%.4f" % accuracy([forward(x) for x in self.wl.X], self.wl.T)}
+
+
+# -- scikit-learn ----------------------------------------------------------
+SKLEARN_SETTINGS = dict(
+    activation="logistic", solver="sgd", batch_size=1, learning_rate="constant",
+    momentum=0.0, nesterovs_momentum=False, alpha=0.0, shuffle=False, tol=0.0,
+    n_iter_no_change=10 ** 9, early_stopping=False,
+)
+
+
+def sklearn_regressor(wl, epochs, seed):
+    need("sklearn", "; pip install scikit-learn")
+    from sklearn.neural_network import MLPRegressor
+
+    if len(wl.sizes) != 3:
+        raise Skip("this benchmark sets up scikit-learn for one hidden layer only")
+    return MLPRegressor(hidden_layer_sizes=(wl.sizes[1],), learning_rate_init=wl.lr,
+                        max_iter=epochs, random_state=seed, **SKLEARN_SETTINGS)
+
+
+class SklearnTrain(Runner):
+    """MLPRegressor with solver="sgd", batch_size=1 and no momentum, shuffling,
+    regularisation or early stop: per-sample SGD in order.  It differs from
+    plainnet in ways it cannot be configured away: an identity output layer
+    (MLPRegressor) rather than sigmoid, half squared error, and its own
+    Glorot-uniform initial weights (``fit`` draws them, inside the timing)."""
+
+    def __init__(self, wl, epochs=None, rows=None, seed=0):
+        np = need("numpy")
+        self.wl = wl
+        self.epochs = epochs or wl.epochs
+        rows = rows or wl.n_rows
+        super().__init__(self.epochs * rows)
+        if self.epochs != wl.epochs or rows != wl.n_rows:
+            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        self.seed = seed
+        self.model = sklearn_regressor(wl, self.epochs, seed)
+        self.X = np.ascontiguousarray(wl.X[:rows])
+        T = wl.T[:rows]
+        self.T = T[:, 0] if T.shape[1] == 1 else T
+
+    def _fit(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self.X, self.T)
+
+    def run(self):
+        self.model = sklearn_regressor(self.wl, self.epochs, self.seed)
+        return timed(self._fit)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        return {"accuracy": "%.4f" % accuracy(self.model.predict(self.wl.X), self.wl.T)}
+
+
+# -- PyTorch ---------------------------------------------------------------
+def torch_model(torch, wl, dtype):
+    layers = []
+    for l, (W, b) in enumerate(zip(wl.W0, wl.B0)):
+        lin = torch.nn.Linear(len(W[0]), len(W), dtype=dtype)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor(W, dtype=dtype))
+            lin.bias.copy_(torch.tensor(b, dtype=dtype))
+        layers += [lin, torch.nn.Sigmoid()]
+    return torch.nn.Sequential(*layers)
+
+
+class TorchTrain(Runner):
+    """The idiomatic PyTorch per-sample loop: nn.Sequential of Linear+Sigmoid,
+    mse_loss (mean over outputs, as plainnet), autograd, optim.SGD(lr), one
+    sample per step, in order, from plainnet's initial weights."""
+
+    def __init__(self, wl, dtype_name, threads, epochs=None, rows=None):
+        torch = need("torch", "; pip install torch==2.13.0")
+        self.torch = torch
+        self.wl = wl
+        self.dtype = getattr(torch, dtype_name)
+        self.threads = threads
+        self.epochs = epochs or wl.epochs
+        rows = rows or wl.n_rows
+        super().__init__(self.epochs * rows)
+        if self.epochs != wl.epochs or rows != wl.n_rows:
+            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        self.X = torch.tensor(wl.X[:rows], dtype=self.dtype)
+        self.T = torch.tensor(wl.T[:rows], dtype=self.dtype)
+
+    def _train(self):
+        torch = self.torch
+        model, opt = self.model, self.opt
+        mse = torch.nn.functional.mse_loss
+        X, T = self.X, self.T
+        for epoch in range(self.epochs):
+            for i in range(len(X)):
+                loss = mse(model(X[i]), T[i])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    def run(self):
+        torch = self.torch
+        torch.set_num_threads(self.threads)
+        self.model = torch_model(torch, self.wl, self.dtype)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.wl.lr)
+        return timed(self._train)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        torch = self.torch
+        with torch.no_grad():
+            y = self.model(torch.tensor(self.wl.X, dtype=self.dtype)).double().numpy()
+        return {"accuracy": "%.4f" % accuracy(y, self.wl.T)}
+
+
+# -- prediction (W4) -------------------------------------------------------
+class CallLoop(Runner):
+    """``calls`` calls of ``fn(arg)`` in a Python loop; time per call.
+
+    ``before``, if given, runs untimed before each run (e.g. set a thread count).
+    """
+
+    def __init__(self, fn, arg, calls, before=None):
+        super().__init__(calls)
+        self.fn, self.arg, self.before = fn, arg, before
+
+    def _loop(self):
+        fn, arg = self.fn, self.arg
+        for _ in range(self.steps):
+            fn(arg)
+
+    def run(self):
+        if self.before:
+            self.before()
+        return timed(self._loop)
+
+
+class BatchCall(Runner):
+    """One call ``fn(rows)`` over ``n_rows`` rows; time per row."""
+
+    def __init__(self, fn, rows, n_rows, before=None):
+        super().__init__(n_rows)
+        self.fn, self.rows, self.before = fn, rows, before
+
+    def run(self):
+        if self.before:
+            self.before()
+        return timed(self.fn, self.rows)

@@ -1,0 +1,642 @@
+"""plainnet's benchmark: every workload against every peer installed here.
+
+    python benchmarks/run.py [--quick] [--only W1,W2] [--repeats N]
+
+Prints a table and writes docs/benchmarks.md and docs/benchmarks.png.  Peers
+that are not installed are skipped with the reason.  Repeats are interleaved
+(peer A, peer B, ..., then again), each peer is warmed up once, and every
+ratio compares medians measured in this same run.  See benchmarks/README.md.
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+import bench_native  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+import bench_peers  # noqa: E402
+import bench_report  # noqa: E402
+from bench_peers import Skip  # noqa: E402
+
+SEED = 2024
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+
+#: Settings of a full run and of --quick.  A peer too slow for the full work
+#: in the time budget does a stated part of it; its per-step figures still compare.
+#: ``cut`` maps a slow peer family and workload to the (epochs, rows) it does.
+FULL = dict(repeats=5, w2_epochs=10, w3_rows=2000, py_batch_rows=500, call_seconds=0.1, import_repeats=10,
+            cut={"python": {"W2": (1, None), "W3": (1, 40)},
+                 "torch": {"W2": (2, None), "W3": (1, 1000)},
+                 "sklearn": {"W3": (1, 500)}})
+QUICK = dict(repeats=3, w2_epochs=2, w3_rows=1000, py_batch_rows=200, call_seconds=0.04, import_repeats=5,
+             cut={"python": {"W2": (1, 300), "W3": (1, 10)},
+                  "torch": {"W1": (100, None), "W2": (1, 300), "W3": (1, 100)},
+                  "sklearn": {"W1": (200, None), "W2": (1, 300), "W3": (1, 100)}})
+
+#: Flops of one W3 sample-step, counting 2 per multiply-add.
+W3_SIZES = [784, 128, 10]
+
+
+def w3_flops_per_step(sizes=W3_SIZES):
+    n_in, n_hid, n_out = sizes
+    weights = n_in * n_hid + n_hid * n_out
+    return 2 * weights + 2 * n_hid * n_out + 2 * weights
+
+
+W3_FLOPS_FORMULA = (
+    "flops per sample-step = forward 2*(784*128 + 128*10) + hidden delta sums 2*(128*10) "
+    "+ update 2*(784*128 + 128*10) = %d (biases and sigmoids not counted)" % w3_flops_per_step()
+)
+
+
+# -- plainnet and the workloads --------------------------------------------
+def import_plainnet(installed):
+    """plainnet from this checkout's src/ (or, with --installed, as installed)."""
+    if not installed:
+        sys.path.insert(0, os.path.join(ROOT, "src"))
+    import plainnet
+
+    return plainnet
+
+
+class Workload:
+    """One training problem: sizes, data, epochs, learning rate, initial weights.
+
+    The initial weights are plainnet's (``Network(sizes, seed=SEED)``), handed
+    to every peer that can take them.
+    """
+
+    def __init__(self, pn, np, key, title, sizes, X, T, epochs, lr=0.1, data_note=""):
+        self.key, self.title, self.sizes = key, title, list(sizes)
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.T = np.ascontiguousarray(T, dtype=np.float64).reshape(len(self.X), -1)
+        self.X_list, self.T_list = self.X.tolist(), self.T.tolist()
+        self.n_rows, self.epochs, self.lr = len(self.X), epochs, lr
+        self.data_note = data_note
+        init = pn.Network(sizes, seed=SEED, backend="python")
+        self.W0, self.B0 = init.weights, init.biases
+
+
+def make_w1(pn, np):
+    X = [[-2, -1], [25, 6], [17, 4], [-15, -6]]  # Alice, Bob, Charlie, Diana
+    T = [1, 0, 0, 1]
+    return Workload(pn, np, "W1", "tutorial 2-2-1, 4 rows, 1000 epochs", [2, 2, 1], X, T, 1000)
+
+
+def digits(np):
+    """scikit-learn's 8x8 digits (pixels/16, one-hot), or synthetic data of that shape."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        rng = np.random.default_rng(SEED)
+        X = rng.integers(0, 17, size=(1797, 64)) / 16.0
+        y = rng.integers(0, 10, size=1797)
+        note = "SYNTHETIC 1797x64 data (scikit-learn absent): accuracy is meaningless"
+    else:
+        d = load_digits()
+        X, y = d.data / 16.0, d.target
+        note = "scikit-learn's load_digits, 1797 rows, pixels/16, one-hot targets"
+    return X, np.eye(10)[y], note
+
+
+def make_w2(pn, np, epochs):
+    X, T, note = digits(np)
+    title = "64-32-10 on 8x8 digits, %d epochs" % epochs
+    return Workload(pn, np, "W2", title, [64, 32, 10], X, T, epochs, data_note=note)
+
+
+def make_w3(pn, np, rows):
+    rng = np.random.default_rng(SEED + 3)
+    X = rng.random((rows, 784))
+    teacher = rng.standard_normal((784, 10))
+    T = np.eye(10)[((X - 0.5) @ teacher).argmax(axis=1)]
+    note = "synthetic: uniform [0,1) inputs, one-hot labels of a random linear teacher (seed %d)" % (SEED + 3)
+    return Workload(pn, np, "W3", "784-128-10, %d synthetic rows, 1 epoch" % rows,
+                    W3_SIZES, X, T, 1, data_note=note)
+
+
+# -- measuring -------------------------------------------------------------
+class Result:
+    """One peer's figures on one workload (or its reason for being skipped)."""
+
+    def __init__(self, group, peer, unit, values=None, runner=None, skipped=None, note=""):
+        self.group, self.peer, self.unit = group, peer, unit
+        self.values = values or []
+        self.runner = runner
+        self.skipped = skipped
+        self.note = note
+        self.extra = {}
+
+    @property
+    def median(self):
+        v = sorted(self.values)
+        n = len(v)
+        return (v[n // 2] + v[(n - 1) // 2]) / 2 if n else float("nan")
+
+    @property
+    def low(self):
+        return min(self.values)
+
+    @property
+    def high(self):
+        return max(self.values)
+
+
+def measure(group, unit, scale, factories, repeats):
+    """Warm up each peer once, then ``repeats`` interleaved rounds.
+
+    ``factories`` is a list of (peer name, note, function returning a Runner).
+    Each value recorded is seconds per step times ``scale`` (1e6 for us).
+    """
+    results, active = [], []
+    for peer, note, factory in factories:
+        try:
+            runner = factory()
+            runner.warm_up()
+        except Skip as exc:
+            print("  %-34s skipped: %s" % (peer, exc))
+            results.append(Result(group, peer, unit, skipped=str(exc), note=note))
+            continue
+        except Exception as exc:  # a broken peer must not stop the others
+            print("  %-34s FAILED: %r" % (peer, exc))
+            results.append(Result(group, peer, unit, skipped="FAILED: %r" % exc, note=note))
+            continue
+        result = Result(group, peer, unit, runner=runner, note=note)
+        results.append(result)
+        active.append(result)
+    for _ in range(repeats):
+        for result in active:
+            try:
+                seconds = result.runner.run()
+            except Exception as exc:
+                print("  %-34s FAILED: %r" % (result.peer, exc))
+                result.skipped = "FAILED during the timed runs: %r" % exc
+                continue
+            result.values.append(seconds / result.runner.steps * scale)
+    for result in active:
+        if result.skipped:
+            result.values = []
+            continue
+        if result.runner.reduced:
+            result.extra["work"] = result.runner.reduced
+        result.extra.update(result.runner.quality)
+        print("  %-34s %12.4g %s  (%s)" % (result.peer, result.median, unit,
+                                           ", ".join("%s %s" % kv for kv in result.extra.items()) or "-"))
+    return results
+
+
+def check_same_bits(results, sizes):
+    """Mark runners whose final weights equal plainnet C's, bit for bit."""
+    ref = next((r for r in results if r.peer == "plainnet c" and r.values), None)
+    if ref is None:
+        return
+    want = ref.runner.final_params()
+    for r in results:
+        if r is ref or not r.values or r.runner.reduced or not hasattr(r.runner, "final_params"):
+            continue
+        got = r.runner.final_params(sizes) if isinstance(r.runner, bench_native.NativeTrain) \
+            else r.runner.final_params()
+        if got is not None:
+            r.extra["same bits as c"] = "yes" if got == want else "no"
+
+
+def training_peers(pn, wl, builder, cfg, tutorial=False):
+    """(name, note, factory) for every peer of a training workload."""
+    P = bench_peers
+    py_epochs, py_rows = cfg["cut"]["python"].get(wl.key, (None, None))
+    sk_epochs, sk_rows = cfg["cut"]["sklearn"].get(wl.key, (None, None))
+    th = cfg["cut"]["torch"].get(wl.key, (None, None))
+    peers = [
+        ("plainnet c", "Network.train, lists of floats in", lambda: P.PlainnetTrain(pn, wl, "c")),
+        ("plainnet c, ndarray in", "Network.train, float64 arrays in",
+         lambda: P.PlainnetTrain(pn, wl, "c", input="ndarray")),
+        ("plainnet python", "Network.train, lists of floats in",
+         lambda: P.PlainnetTrain(pn, wl, "python", epochs=py_epochs, rows=py_rows)),
+    ]
+    if tutorial:
+        peers.append(("tutorial numpy (scalar w1..b3)", "", lambda: P.TutorialNumpy(wl)))
+    peers += [
+        ("numpy per-layer", "np.dot per layer, float64", lambda: P.NumpyPerLayer(wl)),
+        ("scikit-learn MLPRegressor", "sgd, batch_size=1",
+         lambda: P.SklearnTrain(wl, sk_epochs, sk_rows, seed=SEED)),
+        ("torch float64, 1 thread", "", lambda: P.TorchTrain(wl, "float64", 1, *th)),
+        ("torch float64, %d threads" % cfg["threads"], "", lambda: P.TorchTrain(wl, "float64", cfg["threads"], *th)),
+        ("torch float32, 1 thread", "", lambda: P.TorchTrain(wl, "float32", 1, *th)),
+        ("torch float32, %d threads" % cfg["threads"], "", lambda: P.TorchTrain(wl, "float32", cfg["threads"], *th)),
+        ("FANN (doublefann, fann_train)", "", lambda: bench_native.fann_runner(builder, wl)),
+        ("limit C, fast", " ".join(bench_native.LIMIT_BUILDS["fast"]),
+         lambda: bench_native.limit_runner(builder, wl, "fast")),
+        ("limit C, strict", " ".join(bench_native.LIMIT_BUILDS["strict"]),
+         lambda: bench_native.limit_runner(builder, wl, "strict")),
+        ("limit C, strict, input-major", " ".join(bench_native.LIMIT_BUILDS["strict, input-major"]),
+         lambda: bench_native.limit_runner(builder, wl, "strict, input-major")),
+        ("limit C, fast, input-major", " ".join(bench_native.LIMIT_BUILDS["fast, input-major"]),
+         lambda: bench_native.limit_runner(builder, wl, "fast, input-major")),
+    ]
+    return peers
+
+
+def run_training(pn, wl, builder, cfg, **kw):
+    print("\n%s: %s" % (wl.key, wl.title))
+    started = time.perf_counter()
+    results = measure(wl.key, "us/step", 1e6, training_peers(pn, wl, builder, cfg, **kw), cfg["repeats"])
+    check_same_bits(results, wl.sizes)
+    for r in results:
+        if not r.values:
+            continue
+        if wl.key == "W1" and not r.runner.reduced:
+            r.extra["ms/run"] = "%.3g" % (r.median * r.runner.steps / 1e3)
+        if wl.key == "W3":
+            r.extra["GFLOP/s"] = "%.3g" % (w3_flops_per_step(wl.sizes) / (r.median * 1e3))
+    print("  (%s took %.0f s)" % (wl.key, time.perf_counter() - started))
+    return results
+
+
+def calibrated_calls(fn, arg, seconds):
+    """How many calls of fn(arg) take about ``seconds``."""
+    t0 = time.perf_counter()
+    n = 0
+    while time.perf_counter() - t0 < seconds / 10 or n < 3:
+        fn(arg)
+        n += 1
+    per_call = (time.perf_counter() - t0) / n
+    return max(3, int(seconds / per_call))
+
+
+def run_predict(pn, np, wl, cfg):
+    """W4: single-row latency from Python and 10,000-row batch throughput."""
+    P = bench_peers
+    results = []
+    W, B = wl.W0, wl.B0
+    Ws = [np.array(w) for w in W]
+    bs = [np.array(b) for b in B]
+    x_list = wl.X_list[0]
+    x_arr = wl.X[0].copy()
+    rng = np.random.default_rng(SEED + 4)
+    batch = rng.random((10000, 64))
+    batch_list = batch.tolist()
+
+    def plainnet(backend):
+        if backend not in pn.available_backends():
+            raise Skip("plainnet backend %r is not available here" % backend)
+        return pn.Network.from_weights(W, B, backend=backend)
+
+    def calls(fn, arg, before=None):
+        if before:
+            before()
+        return P.CallLoop(fn, arg, calibrated_calls(fn, arg, cfg["call_seconds"]), before)
+
+    def torch_forward(threads, batched):
+        """(forward, input, set_threads) for torch, float64, no_grad."""
+        torch = P.need("torch", "; pip install torch==2.13.0")
+        model = P.torch_model(torch, wl, torch.float64)
+
+        def forward(x):
+            with torch.no_grad():
+                return model(x)
+        return forward, torch.tensor(batch if batched else x_arr), lambda: torch.set_num_threads(threads)
+
+    def sklearn_model():
+        model = P.sklearn_regressor(wl, 1, SEED)
+        from sklearn.exceptions import ConvergenceWarning
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(wl.X[:20], wl.T[:20])
+        model.coefs_ = [w.T.copy() for w in Ws]
+        model.intercepts_ = [b.copy() for b in bs]
+        return model
+
+    numpy_forward = P.numpy_forward(np, Ws, bs)
+    threads = cfg["threads"]
+    print("\nW4a: single-row predict latency, 64-32-10")
+    latency = [
+        ("plainnet c", "feedforward(list of 64 floats)", lambda: calls(plainnet("c").feedforward, x_list)),
+        ("plainnet python", "feedforward(list of 64 floats)",
+         lambda: calls(plainnet("python").feedforward, x_list)),
+        ("numpy per-layer", "np.dot per layer on a float64 array (no list conversion)",
+         lambda: calls(numpy_forward, x_arr)),
+        ("numpy per-layer, list in", "np.asarray(list) then np.dot per layer",
+         lambda: calls(lambda x: numpy_forward(np.asarray(x, dtype=np.float64)), x_list)),
+        ("scikit-learn MLPRegressor", "predict(1x64 array), plainnet's weights, identity output",
+         lambda: calls(sklearn_model().predict, x_arr.reshape(1, -1))),
+        ("torch float64, 1 thread", "model(tensor) under no_grad",
+         lambda: calls(*torch_forward(1, False))),
+    ]
+    results += measure("W4a", "us/call", 1e6, latency, cfg["repeats"])
+
+    print("\nW4b: batch predict throughput, 10,000 rows, 64-32-10")
+    py_rows = cfg["py_batch_rows"]
+
+    def batch_call(fn, rows, n, before=None):
+        return P.BatchCall(fn, rows, n, before)
+
+    def reduced(runner, n):
+        runner.reduced = "%d of 10000 rows" % n
+        return runner
+
+    def torch_batch(n_threads):
+        fn, rows, before = torch_forward(n_threads, True)
+        return batch_call(fn, rows, 10000, before)
+
+    def numpy_batch(X):
+        for w, b in zip(Ws, bs):
+            X = 1.0 / (1.0 + np.exp(-(X @ w.T + b)))
+        return X
+
+    throughput = [
+        ("plainnet c", "predict(list of lists)", lambda: batch_call(plainnet("c").predict, batch_list, 10000)),
+        ("plainnet c, ndarray in", "predict(float64 array)",
+         lambda: batch_call(plainnet("c").predict, batch, 10000)),
+        ("plainnet python", "predict(list of lists)",
+         lambda: reduced(batch_call(plainnet("python").predict, batch_list[:py_rows], py_rows), py_rows)),
+        ("numpy batched", "X @ W.T + b per layer, float64 (BLAS)", lambda: batch_call(numpy_batch, batch, 10000)),
+        ("scikit-learn MLPRegressor", "predict(10000x64 array)",
+         lambda: batch_call(sklearn_model().predict, batch, 10000)),
+        ("torch float64, 1 thread", "model(10000x64 tensor) under no_grad",
+         lambda: torch_batch(1)),
+        ("torch float64, %d threads" % threads, "model(10000x64 tensor) under no_grad",
+         lambda: torch_batch(threads)),
+    ]
+    with np.errstate(over="ignore"):
+        batch_results = measure("W4b", "us/row", 1e6, throughput, cfg["repeats"])
+    for r in batch_results:
+        if r.values:
+            r.extra["rows/s"] = "%.3g" % (1e6 / r.median)
+    return results + batch_results
+
+
+def run_import(pn, cfg):
+    """W5: a fresh interpreter's import time and peak memory, above `python -c pass`."""
+    print("\nW5: import time and memory (fresh interpreter, minus `python -c pass`)")
+    env = dict(os.environ)
+    plainnet_dir = os.path.dirname(os.path.dirname(pn.__file__))
+    env["PYTHONPATH"] = os.pathsep.join([plainnet_dir] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    snippets = [("python -c pass", "pass"), ("import plainnet", "import plainnet")]
+    if "c" in pn.available_backends():
+        snippets.append(("import plainnet + C network",
+                         "import plainnet; plainnet.Network([2, 2, 1], backend='c')"))
+    snippets.append(("import numpy", "import numpy"))
+
+    # The child reports its own peak RSS (VmHWM): the parent's rusage maxrss
+    # would count the memory of this (large) process that the child had
+    # between fork and exec.
+    report_peak = "\nprint([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+
+    def once(code):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code + report_peak], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode:
+            raise RuntimeError("%r exited with status %d" % (code, proc.returncode))
+        return elapsed, int(proc.stdout.split()[-1]) / 1024.0  # VmHWM is in kB
+
+    def importtime(module):
+        """Cumulative microseconds of ``import module`` by -X importtime (noisy too, but no process start)."""
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import " + module], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr.splitlines():
+            parts = [p.strip() for p in line.split("|")]
+            if len(parts) == 3 and parts[2] == module:
+                return int(parts[1]) / 1e3
+        return float("nan")
+
+    results, working = [], []
+    for name, code in snippets:
+        try:
+            once(code)  # warm-up: file caches
+            working.append((name, code))
+        except RuntimeError as exc:
+            print("  %-34s FAILED: %s" % (name, exc))
+            results.append(Result("W5", name, "ms", skipped="FAILED: %s" % exc))
+    snippets = working
+    times = {name: [] for name, _ in snippets}
+    rss = {name: [] for name, _ in snippets}
+    self_reported = {"import plainnet": [], "import numpy": []}
+    for _ in range(cfg["import_repeats"]):
+        for name, code in snippets:
+            t, m = once(code)
+            times[name].append(t)
+            rss[name].append(m)
+        for name in self_reported:
+            self_reported[name].append(importtime(name.split()[1]))
+    base_t, base_m = times["python -c pass"], rss["python -c pass"]
+    for name, code in snippets:
+        r = Result("W5", name, "ms")
+        if name == "python -c pass":
+            r.values = [t * 1e3 for t in times[name]]
+            r.extra["maxrss MiB"] = "%.1f" % sorted(rss[name])[len(rss[name]) // 2]
+            r.note = "absolute: the baseline the other rows subtract"
+        else:
+            r.values = [(t - b) * 1e3 for t, b in zip(times[name], base_t)]
+            deltas = sorted(m - b for m, b in zip(rss[name], base_m))
+            r.extra["+maxrss MiB"] = "%.1f" % deltas[len(deltas) // 2]
+            if name in self_reported:
+                v = sorted(self_reported[name])
+                r.extra["-X importtime ms"] = "%.1f (%.1f - %.1f)" % (v[len(v) // 2], v[0], v[-1])
+            r.note = "python -c %r" % code
+        print("  %-34s %10.3g ms  (%s)" % (name, r.median, ", ".join("%s %s" % kv for kv in r.extra.items())))
+        results.append(r)
+    return results
+
+
+# -- targets ---------------------------------------------------------------
+def find(results, group, peer):
+    return next((r for r in results if r.group == group and r.peer == peer and r.values), None)
+
+
+def evaluate_targets(results):
+    """(target, status, detail) for each of the project's targets."""
+    out = []
+
+    def ratio_target(text, group, slow, fast, at_least):
+        a, b = find(results, group, slow), find(results, group, fast)
+        if a is None or b is None:
+            missing = slow if a is None else fast
+            out.append((text, "not measured", "%s: %s missing" % (group, missing)))
+            return
+        ratio = a.median / b.median
+        status = "MET" if ratio >= at_least else "NOT MET"
+        out.append((text, status, "%s / %s = %sx (need >= %gx)" % (slow, fast, bench_report.fmt(ratio), at_least)))
+
+    def within_target(text, group, at_most):
+        """plainnet C against the limit: the fastest limit.c build of this run."""
+        c = find(results, group, "plainnet c")
+        limits = [r for r in results if r.group == group and r.peer.startswith("limit C") and r.values]
+        if c is None or not limits:
+            out.append((text, "not measured", "%s: %s missing" % (group, "plainnet c" if c is None else "limit C")))
+            return
+        lim = min(limits, key=lambda r: r.median)
+        ratio = c.median / lim.median
+        status = "MET" if ratio <= at_most else "NOT MET"
+        detail = "plainnet c / %s (the fastest limit build) = %sx (need <= %gx)" % (
+            lim.peer, bench_report.fmt(ratio), at_most)
+        nd = find(results, group, "plainnet c, ndarray in")
+        if nd is not None:
+            detail += "; with float64 array input %sx" % bench_report.fmt(nd.median / lim.median)
+        out.append((text, status, detail))
+
+    ratio_target("C >= 100x faster than the tutorial's numpy code (W1)", "W1",
+                 "tutorial numpy (scalar w1..b3)", "plainnet c", 100)
+    within_target("C within 1.3x of the limit loop (W2)", "W2", 1.3)
+    within_target("C within 1.5x of the limit loop (W3, issue 3)", "W3", 1.5)
+    within_target("C within 2x of the limit loop (W3, issue 6)", "W3", 2.0)
+    for group in ("W1", "W2", "W3", "W4a"):
+        what = "lowest single-row predict latency (W4a)" if group == "W4a" else "C ahead of every peer (%s)" % group
+        c = find(results, group, "plainnet c")
+        rivals = [r for r in results if r.group == group and r.values and not r.peer.startswith("plainnet c")
+                  and not r.peer.startswith("limit C")]
+        if c is None or not rivals:
+            out.append((what, "not measured", "plainnet c or its peers missing"))
+            continue
+        best = min(rivals, key=lambda r: r.median)
+        ratio = best.median / c.median
+        status = "MET" if ratio > 1 else "NOT MET"
+        detail = "fastest other peer: %s, %sx plainnet c's time" % (best.peer, bench_report.fmt(ratio))
+        nd = find(results, group, "plainnet c, ndarray in")
+        if nd is not None:
+            detail += "; %sx with float64 array input" % bench_report.fmt(best.median / nd.median)
+        out.append((what, status, detail))
+    ratio_target("single-row feedforward from a list >= 5x faster than numpy's forward (W4a)", "W4a",
+                 "numpy per-layer", "plainnet c", 5)
+    ratio_target("Python backend >= 4x faster than the tutorial's numpy code (W1)", "W1",
+                 "tutorial numpy (scalar w1..b3)", "plainnet python", 4)
+    return out
+
+
+# -- the machine -----------------------------------------------------------
+def load_average():
+    try:
+        return "%.2f %.2f %.2f" % os.getloadavg()
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def machine(pn, load_at_start):
+    def version(name):
+        try:
+            module = __import__(name)
+            return getattr(module, "__version__", "?")
+        except ImportError:
+            return "not installed"
+
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines() if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        flags = set(info.get("flags", "").split())
+        simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags]
+        cpu = "%s, %s MHz, cache %s, SIMD: %s" % (info.get("model name", "unknown"), info.get("cpu MHz", "?"),
+                                                 info.get("cache size", "?"), " ".join(simd) or "none listed")
+    except (OSError, ValueError):
+        pass
+    where = os.path.dirname(pn.__file__)
+    if os.path.abspath(where).startswith(ROOT + os.sep):
+        where = os.path.relpath(where, ROOT) + " (this checkout)"
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    return [
+        ("CPU", cpu),
+        ("cores", "%s logical (%s usable by this process)" % (os.cpu_count(), affinity)),
+        ("OS", "%s %s" % (platform.system(), platform.release())),
+        ("Python", "%s %s" % (platform.python_implementation(), platform.python_version())),
+        ("C compiler", bench_native.compiler_version()),
+        ("plainnet", "%s from %s, backends %s" % (pn.__version__, where, pn.available_backends())),
+        ("numpy", version("numpy")),
+        ("scikit-learn", version("sklearn")),
+        ("torch", version("torch")),
+        ("FANN (libfann-dev)", bench_native.fann_version()),
+        ("matplotlib", version("matplotlib")),
+        ("load average (1, 5, 15 min)", "%s at the start, %s at the end: other work on the machine "
+                                          "shows up as noise, which the interleaving spreads over all peers"
+         % (load_at_start, load_average())),
+        ("date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller W2/W3 (about 2 minutes)")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads, e.g. W1,W4")
+    parser.add_argument("--repeats", type=int, help="interleaved rounds per workload (default 5, quick 3)")
+    parser.add_argument("--installed", action="store_true",
+                        help="benchmark the installed plainnet instead of this checkout's src/")
+    parser.add_argument("--out", default=os.path.join(ROOT, "docs"), help="where benchmarks.md/.png go")
+    args = parser.parse_args(argv)
+    only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    unknown = [w for w in only if w not in WORKLOADS]
+    if unknown:
+        parser.error("unknown workload(s) %s: choose from %s" % (", ".join(unknown), ", ".join(WORKLOADS)))
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.repeats is not None:
+        if args.repeats < 1:
+            parser.error("--repeats must be at least 1")
+        cfg["repeats"] = args.repeats
+    cfg["threads"] = os.cpu_count() or 1
+
+    pn = import_plainnet(args.installed)
+    try:
+        import numpy as np
+    except ImportError:
+        sys.exit("the benchmark needs numpy (pip install numpy): it builds the data sets with it")
+
+    started = time.perf_counter()
+    load_at_start = load_average()
+    print("plainnet %s from %s; backends: %s" % (pn.__version__, os.path.dirname(pn.__file__),
+                                                  pn.available_backends()))
+    if "c" not in pn.available_backends():
+        print("NOTE: the C backend is not available; its rows are skipped and C targets cannot be judged")
+    print("%s run: %d interleaved repeats per workload" % ("QUICK" if args.quick else "full", cfg["repeats"]))
+
+    builder = bench_native.Builder()
+    results, workloads = [], {}
+    try:
+        if "W1" in only:
+            wl = workloads["W1"] = make_w1(pn, np)
+            results += run_training(pn, wl, builder, cfg, tutorial=True)
+        if "W2" in only or "W4" in only:
+            workloads["W2"] = make_w2(pn, np, cfg["w2_epochs"])
+        if "W2" in only:
+            results += run_training(pn, workloads["W2"], builder, cfg)
+        if "W3" in only:
+            wl = workloads["W3"] = make_w3(pn, np, cfg["w3_rows"])
+            results += run_training(pn, wl, builder, cfg)
+        if "W4" in only:
+            results += run_predict(pn, np, workloads["W2"], cfg)
+        if "W5" in only:
+            results += run_import(pn, cfg)
+    finally:
+        builder.close()
+
+    targets = evaluate_targets(results)
+    elapsed = time.perf_counter() - started
+    report = bench_report.Report(
+        results=results, targets=targets, machine=machine(pn, load_at_start), workloads=workloads, quick=args.quick,
+        cfg=cfg, command="python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        elapsed=elapsed, flops_formula=W3_FLOPS_FORMULA,
+    )
+    print()
+    print(report.text_table())
+    print(report.text_targets())
+    os.makedirs(args.out, exist_ok=True)
+    md_path = os.path.join(args.out, "benchmarks.md")
+    png_path = os.path.join(args.out, "benchmarks.png")
+    chart = report.write_chart(png_path)
+    with open(md_path, "w") as f:
+        f.write(report.markdown(chart_name=os.path.basename(png_path) if chart else None))
+    print("wrote %s%s (%.0f s)" % (md_path, " and " + png_path if chart else "", elapsed))
+
+
+if __name__ == "__main__":
+    main()
