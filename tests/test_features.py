@@ -276,3 +276,24 @@ def test_bad_optimizer_settings():
         pn.Adam(epsilon=0)
     with pytest.raises(ValueError, match="weight_decay must be >= 0"):
         pn.SGD(weight_decay=-1)
+
+
+def test_all_features_at_once_give_the_same_bits_on_both_backends(tmp_path):
+    if "c" not in pn.available_backends():
+        pytest.skip("the C backend is not available here")
+    data, targets = _blob(40, 3, 2, seed=11)
+    results = []
+    for backend in ("c", "python"):
+        net = pn.Network([3, 6, 5, 2], seed=21, backend=backend, activation=["relu", "tanh", "softmax"],
+                         loss="categorical_crossentropy", init="he")
+        onehot = [[1.0, 0.0] if a > b else [0.0, 1.0] for a, b in targets]
+        history = net.train(data, onehot, epochs=30, learning_rate=0.01, optimizer="adam",
+                            batch_size=4, shuffle=True, validation_split=0.25, early_stopping=3,
+                            lr_schedule=("step", 5, 0.7), scale=True)
+        net.save(tmp_path / ("%s.json" % backend))
+        again = pn.load(tmp_path / ("%s.json" % backend), backend=backend)
+        more = again.train(data, onehot, epochs=5, learning_rate=0.01, optimizer="adam",
+                           batch_size=4, shuffle=True)
+        results.append((list(history), history.val_loss, history.best_epoch, net.weights,
+                        list(more), again.weights, again.predict(data)))
+    assert results[0] == results[1]
