@@ -7,7 +7,6 @@ it to disk and renames it over the destination, so a failure part-way leaves
 any previous file intact.
 """
 
-import json
 import os
 
 from . import _backends, network
@@ -176,6 +175,7 @@ def _parse_int(text):
 
 def dumps(d):
     """JSON text for a model dict: one top-level field a line, numbers as exact reprs."""
+    import json  # here, not at import: json brings re and enum, a third of plainnet's import time
     fields = ['  "%s": %s' % (k, json.dumps(d[k], allow_nan=False))
               for k in _KEYS + _OPTIONAL_KEYS if k in d]
     return "{\n" + ",\n".join(fields) + "\n}\n"
@@ -184,6 +184,7 @@ def dumps(d):
 def loads(text, source="model"):
     """Parse model JSON text; errors become ModelFileError naming ``source``."""
     try:
+        import json
         return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except RecursionError:
         raise ModelFileError("%s: JSON nested too deeply" % source) from None

@@ -5,8 +5,7 @@ so both backends raise the same errors, and a call that fails leaves the
 network exactly as it was.
 """
 
-import random
-import threading
+from _thread import allocate_lock
 from math import sqrt
 
 from . import _backends, _maths
@@ -141,6 +140,7 @@ def _shape_of(weights):
 def _private_rng(seed):
     if seed is not None:
         seed = as_int(seed, "seed")
+    import random  # on first use: keeps `import plainnet` light
     return random.Random(seed)
 
 
@@ -178,7 +178,7 @@ class Network:
         self._activations = acts
         self._loss = loss
         self._core = module.Core(sizes, acts, loss, weights, biases)
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._scaler = scaler
         training = training or {}
         self._epochs = training.get("epochs", 0)
