@@ -113,7 +113,9 @@ int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double 
  * long, scratch) from *rng, which advances.  After each epoch its loss and
  * every parameter must be finite; if not, the parameters and *rng are restored
  * to that epoch's start, losses[*epochs_done] holds the bad loss, and
- * PN_EDIVERGED is returned.  *epochs_done always counts the epochs completed. */
+ * PN_EDIVERGED is returned.  *epochs_done always counts the epochs completed.
+ * (The parameters are checked once, after the last epoch; on failure the call
+ * replays its epochs one by one to find that epoch: the same result.) */
 int pn_train(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
              size_t epochs, const double *lrs, size_t lrs_len, uint64_t *rng,
              size_t *order, size_t order_len, double *losses, size_t losses_len,

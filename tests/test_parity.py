@@ -86,10 +86,12 @@ def test_tutorial_network():
     assert py.feedforward([-7.0, -3.0]) == c.feedforward([-7.0, -3.0])
 
 
+# [21, 29, 13, 5]: widths of 16, 8, 4 and 1 exercise every SIMD block size of
+# the C kernels; [7, 3, 2, 3]: layers narrower than 4 train on the C core's
+# scalar path.
+@pytest.mark.parametrize("sizes", [[21, 29, 13, 5], [7, 3, 2, 3]], ids=["wide", "narrow"])
 @pytest.mark.parametrize("hidden,output,loss", COMBOS)
-def test_every_activation_and_loss(hidden, output, loss):
-    # widths of 16, 8, 4 and 1 exercise every SIMD block size of the C kernels
-    sizes = [21, 29, 13, 5]
+def test_every_activation_and_loss(hidden, output, loss, sizes):
     rng = random.Random(hash((hidden, output, loss)) & 0xFFFF)
     X = [[rng.uniform(-3.0, 3.0) for _ in range(sizes[0])] for _ in range(12)]
     T = targets_for(rng, 12, sizes[-1], output, loss)
@@ -174,6 +176,20 @@ def test_divergence_is_identical(chunk_seconds, monkeypatch):
     assert states[0] == states[1]
 
 
+@pytest.mark.parametrize("sizes,lr", [([5, 6, 4], 0.08), ([3, 2, 1], 0.07)], ids=["wide", "narrow"])
+def test_divergence_of_a_deeper_network_is_identical(sizes, lr):
+    """Divergence a few epochs in, in one C call: found by the check at the end
+    of the call, then replayed epoch by epoch to the same epoch as Python's."""
+    rng = random.Random(8)
+    X = [[rng.uniform(-2, 2) for _ in range(sizes[0])] for _ in range(7)]
+    T = [[rng.uniform(-2, 2) for _ in range(sizes[-1])] for _ in range(7)]
+    py, c = pair(sizes, seed=9, hidden="linear", output="linear")
+    errors = [diverge(net, X, T, epochs=3000, learning_rate=lr) for net in (py, c)]
+    assert errors[0].epoch == errors[1].epoch > 2
+    assert str(errors[0]) == str(errors[1]) and errors[0].losses == errors[1].losses
+    same_state(py, c)
+
+
 def test_divergence_in_the_first_epoch_with_a_huge_rate():
     X = [[1e150]]
     T = [[0.0]]
@@ -235,12 +251,14 @@ def test_two_threads_training_at_once_equal_one_after_the_other():
 
 def test_many_threads_predicting_on_one_network():
     net, X, T = _training_job(4)
-    expected = (net.predict(X), net.loss(X, T), net.gradients(X[0], T[0]))
+    expected = (net.predict(X), net.loss(X, T), net.gradients(X[0], T[0]),
+                [net.feedforward(x) for x in X])
     results = []
 
     def work():
         for _ in range(20):
-            results.append((net.predict(X), net.loss(X, T), net.gradients(X[0], T[0])))
+            results.append((net.predict(X), net.loss(X, T), net.gradients(X[0], T[0]),
+                            [net.feedforward(x) for x in X]))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:

@@ -369,9 +369,55 @@ static void test_divergence(void)
     free(net);
 }
 
+/* Divergence late in a shuffled run: pn_train, which checks the parameters
+ * once per call and replays on failure, stops where an epoch-by-epoch run with
+ * pn_epoch_begin / pn_epoch_rows / pn_epoch_end stops, with the same bits. */
+static void test_divergence_replayed(void)
+{
+    enum { ROWS = 4, EPOCHS = 1000 };
+    const size_t sizes[2] = {1, 1};
+    const int acts[1] = {PN_LINEAR};
+    const double params[2] = {0.3, 0.0};
+    double x[ROWS] = {1.0, -1.1, 0.9, 1.2}, t[ROWS] = {0.5, -0.5, 0.25, 1.0};
+    double lrs[EPOCHS], losses[EPOCHS], expected[EPOCHS], got[2], want[2];
+    size_t order[ROWS], done = 0, e;
+    uint64_t rng = 7, rng_expected = 7;
+    int rc = PN_OK;
+    pn_net *net = make_net(2, sizes, acts, PN_MSE), *ref = make_net(2, sizes, acts, PN_MSE);
+    CHECK(net != NULL && ref != NULL);
+    if (net == NULL || ref == NULL) {
+        free(net);
+        free(ref);
+        return;
+    }
+    for (e = 0; e < EPOCHS; e++) lrs[e] = 0.75;
+    CHECK(pn_set_params(net, params, 2) == PN_OK);
+    CHECK(pn_set_params(ref, params, 2) == PN_OK);
+    for (e = 0; e < EPOCHS && rc == PN_OK; e++) {
+        const uint64_t rng_at_epoch = rng_expected;
+        double total = 0.0;
+        CHECK(pn_epoch_begin(ref) == PN_OK);
+        CHECK(pn_shuffle(order, ROWS, &rng_expected) == PN_OK);
+        CHECK(pn_epoch_rows(ref, x, ROWS, t, ROWS, order, ROWS, 0, ROWS, lrs[e], &total) == PN_OK);
+        rc = pn_epoch_end(ref, total, ROWS, &expected[e]);
+        if (rc != PN_OK) rng_expected = rng_at_epoch;
+    }
+    CHECK(rc == PN_EDIVERGED && e > 10);
+    CHECK(pn_train(net, x, ROWS, t, ROWS, EPOCHS, lrs, EPOCHS, &rng, order, ROWS, losses, EPOCHS,
+                   &done) == PN_EDIVERGED);
+    CHECK(done + 1 == e && pn_epochs_trained(net) == done && pn_epochs_trained(ref) == done);
+    CHECK(memcmp(losses, expected, e * sizeof(double)) == 0);
+    CHECK(rng == rng_expected);
+    CHECK(pn_get_params(net, got, 2) == PN_OK && pn_get_params(ref, want, 2) == PN_OK);
+    CHECK(memcmp(got, want, sizeof got) == 0 && isfinite(got[0]) && isfinite(got[1]));
+    free(net);
+    free(ref);
+}
+
 int main(void)
 {
     test_divergence();
+    test_divergence_replayed();
     test_tutorial();
     test_init_errors();
     test_wide();
