@@ -10,6 +10,7 @@ the pure-Python backend: no fused multiply-add and no fast-math.
 
 import os
 import platform
+import re
 import sys
 
 from cffi import FFI
@@ -31,61 +32,21 @@ def _from_root(*parts):
     return path if rel.startswith(os.pardir) else rel
 
 
-CDEF = """
-typedef struct pn_net pn_net;
-typedef struct pn_optimizer {
-    int kind;
-    int nesterov;
-    double momentum;
-    double beta1, beta2, epsilon;
-    double weight_decay;
-} pn_optimizer;
+def _cdef():
+    """The declarations of csrc/plainnet.h, which is the one documented C surface.
 
-#define PN_OPT_SGD 0
-#define PN_OPT_MOMENTUM 1
-#define PN_OPT_ADAM 2
+    cffi's cdef takes the header's body (between its extern "C" guards) as it
+    is, except that every #define becomes ``#define NAME ...``: in API mode the
+    compiler then reads the value from the header itself.
+    """
+    with open(os.path.join(_ROOT, "csrc", "plainnet.h")) as f:
+        text = f.read()
+    start = text.index('extern "C" {\n#endif\n') + len('extern "C" {\n#endif\n')
+    end = text.rindex("#ifdef __cplusplus\n}")
+    return re.sub(r"(?m)^#define\s+(\w+)\s.*$", r"#define \1 ...", text[start:end])
 
-#define PN_OK 0
-#define PN_EINVAL -1
-#define PN_ESIZE -2
-#define PN_EDIVERGED -3
-#define PN_ESTATE -4
 
-const char *pn_strerror(int code);
-size_t pn_net_bytes(size_t n_sizes, const size_t *sizes);
-int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
-                const int *activations, int loss);
-size_t pn_n_params(const pn_net *net);
-size_t pn_scratch_len(const pn_net *net);
-int pn_set_params(pn_net *net, const double *params, size_t n);
-int pn_get_params(const pn_net *net, double *params, size_t n);
-int pn_forward(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
-               double *scratch, size_t scratch_len);
-int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
-               double *scratch, size_t scratch_len);
-int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-            double *loss, double *scratch, size_t scratch_len);
-int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-                 double *grads, size_t grads_len, double *loss,
-                 double *scratch, size_t scratch_len);
-int pn_train(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-             size_t epochs, const double *lrs, size_t lrs_len, uint64_t *rng,
-             size_t *order, size_t order_len, double *losses, size_t losses_len,
-             size_t *epochs_done);
-int pn_shuffle(size_t *order, size_t n, uint64_t *rng);
-int pn_epoch_begin(pn_net *net);
-int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-                  const size_t *order, size_t order_len, size_t first, size_t count,
-                  double learning_rate, double *total);
-int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-                     const size_t *order, size_t order_len, size_t first, size_t count,
-                     size_t batch_size, double learning_rate, const pn_optimizer *opt,
-                     double *buffers, size_t buffers_len, double *adam_state, double *total);
-int pn_epoch_end(pn_net *net, double total, size_t n_rows, double *loss);
-int pn_epoch_abort(pn_net *net);
-size_t pn_epochs_trained(const pn_net *net);
-int pn_find_nonfinite(const double *x, size_t n, size_t *index);
-"""
+CDEF = _cdef()
 
 
 def _compile_args():
