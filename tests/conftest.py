@@ -1,6 +1,7 @@
 """Shared fixtures: every test that takes ``backend`` runs once per available backend."""
 
 import os
+import random
 
 import pytest
 
@@ -13,6 +14,14 @@ TUTORIAL_DATA = [[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]]
 TUTORIAL_TARGETS = [1.0, 0.0, 0.0, 1.0]
 EMILY = [-7.0, -3.0]
 FRANK = [20.0, 2.0]
+
+
+def random_data(n_rows, n_in, n_out, seed=0):
+    """Reproducible (data, targets): inputs uniform in [-1, 1], targets in [0, 1]."""
+    rng = random.Random(seed)
+    data = [[rng.uniform(-1, 1) for _ in range(n_in)] for _ in range(n_rows)]
+    targets = [[rng.uniform(0, 1) for _ in range(n_out)] for _ in range(n_rows)]
+    return data, targets
 
 
 @pytest.fixture(params=BACKENDS)

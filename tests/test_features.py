@@ -2,20 +2,16 @@
 validation, early stopping, schedules and the scaler, on every backend."""
 
 import math
-import random
 
 import pytest
 
 import plainnet as pn
 from plainnet import _training
-from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS
+from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS, random_data
 
 
 def _blob(n_rows=24, n_in=3, n_out=2, seed=0):
-    rng = random.Random(seed)
-    data = [[rng.uniform(-1, 1) for _ in range(n_in)] for _ in range(n_rows)]
-    targets = [[rng.uniform(0, 1) for _ in range(n_out)] for _ in range(n_rows)]
-    return data, targets
+    return random_data(n_rows, n_in, n_out, seed)
 
 
 def _flat(nested):

@@ -2,7 +2,6 @@
 
 import _thread
 import json
-import random
 import threading
 import time
 
@@ -11,13 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import plainnet as pn
+from conftest import random_data
 
 
 def _blob(n_rows=64, n_in=8, n_out=2, seed=0):
-    rng = random.Random(seed)
-    data = [[rng.uniform(-1, 1) for _ in range(n_in)] for _ in range(n_rows)]
-    targets = [[rng.uniform(0, 1) for _ in range(n_out)] for _ in range(n_rows)]
-    return data, targets
+    return random_data(n_rows, n_in, n_out, seed)
 
 
 def test_ctrl_c_leaves_weights_of_a_whole_epoch(backend):

@@ -140,8 +140,8 @@ def make_optimizer(spec):
 class TrainOptions:
     """Everything a core's ``train`` needs beyond the data: passed as one object.
 
-    ``lrs`` holds one learning rate per epoch of the call; ``rng`` is only
-    consulted when ``shuffle`` is true.
+    ``lrs`` holds one learning rate per epoch of the call; with ``shuffle`` the
+    core draws each epoch's order from its own PRNG state (get_train_state).
     """
 
     __slots__ = ("optimizer", "batch_size", "shuffle", "lrs")
