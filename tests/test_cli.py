@@ -402,3 +402,39 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, people):
     assert all(l.startswith("epoch ") for l in lines[:-1])  # progress, on a fast backend
     assert not (tmp_path / "m.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["people.csv"]
+
+
+def test_model_remembers_its_columns(tmp_path, people):
+    """A model written by `plainnet train` knows its columns: predict and evaluate
+    find them by name, whatever else the CSV holds and in whatever order."""
+    assert run(["train", people, "--target", "female", "--hidden", "3", "--epochs", "200",
+                "--seed", "2", "--quiet", "-o", "m.json"], tmp_path).returncode == 0
+    net = plainnet.load(str(tmp_path / "m.json"))
+    assert net.column_names == {"inputs": ["weight", "height"], "outputs": ["female"]}
+    # The training file itself, without --target:
+    proc = run(["predict", "m.json", people], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    header, rows = read_csv(proc.stdout)
+    assert header == ["weight", "height", "female", "prediction"]
+    assert [float(r[3]) for r in rows] == [net.feedforward([float(r[0]), float(r[1])])[0] for r in rows]
+    # Columns shuffled and an extra one: still found by name.
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("id,height,female,weight\n" + "".join(
+        "%d,%s,%s,%s\n" % (k, r[1], r[2], r[0]) for k, r in enumerate(rows)))
+    proc = run(["predict", "m.json", shuffled], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [float(r[4]) for r in read_csv(proc.stdout)[1]] == [float(r[3]) for r in rows]
+    proc = run(["evaluate", "m.json", shuffled], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    X = [[float(r[0]), float(r[1])] for r in rows]
+    T = [float(r[2]) for r in rows]
+    assert "loss (mse): %r" % net.loss(X, T) in proc.stdout
+    # A file without one of the model's inputs names it.
+    partial = tmp_path / "partial.csv"
+    partial.write_text("weight,female\n1,0\n")
+    assert_one_line_error(run(["predict", "m.json", partial], tmp_path), "partial.csv", "no column 'height'")
+    # Without target columns, evaluate says so.
+    nolabels = tmp_path / "nolabels.csv"
+    nolabels.write_text("weight,height\n1,2\n")
+    assert_one_line_error(run(["evaluate", "m.json", nolabels], tmp_path), "nolabels.csv",
+                          "no target columns", "--target")

@@ -210,3 +210,21 @@ def test_killed_while_saving_leaves_a_whole_file(tmp_path):
     # A kill between creating and renaming the temporary file may leave one
     # behind (never the target); it is a hidden dot-file named after the target.
     assert all(p.startswith(".model.json.") for p in leftovers)
+
+
+def test_column_names_are_saved_and_validated(tmp_path):
+    net = pn.Network([2, 3, 1], seed=0, backend="python")
+    assert net.column_names is None
+    net.set_column_names(["weight", "height"], ["female"])
+    net.save(tmp_path / "m.json")
+    assert pn.load(tmp_path / "m.json").column_names == {"inputs": ["weight", "height"], "outputs": ["female"]}
+    with pytest.raises(ValueError, match="3 column names given for inputs, the network has 2"):
+        net.set_column_names(["a", "b", "c"], ["y"])
+    with pytest.raises(TypeError, match="must be a list of strings"):
+        net.set_column_names(["a", 2], ["y"])
+    d = net.to_dict()
+    for bad in ({"inputs": ["a"], "outputs": ["y"]}, {"inputs": ["a", "b"]}, ["a", "b"],
+                {"inputs": ["a", None], "outputs": ["y"]}):
+        d["columns"] = bad
+        with pytest.raises(pn.ModelFileError):
+            pn.Network.from_dict(d)

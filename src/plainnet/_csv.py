@@ -37,6 +37,10 @@ class Table:
         name = self.header[col]
         return "column %r" % name if name else "column %d" % (col + 1)
 
+    def find(self, name):
+        """The position of the column called ``name``, or None."""
+        return self.header.index(name) if name in self.header else None
+
     def index(self, name):
         """The position of the column called ``name``."""
         try:

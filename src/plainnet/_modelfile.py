@@ -19,7 +19,7 @@ __all__ = ["FORMAT", "VERSION", "network_to_dict", "network_from_dict", "save", 
 FORMAT = "plainnet"
 VERSION = 1
 _KEYS = ("format", "version", "sizes", "activations", "loss", "weights", "biases")
-_OPTIONAL_KEYS = ("scaler", "training")
+_OPTIONAL_KEYS = ("scaler", "columns", "training")
 # Longest decimal integer accepted in a file; a longer one is not a layer size
 # and would only cost time to parse.
 _MAX_INT_DIGITS = 30
@@ -37,6 +37,7 @@ def network_to_dict(net):
         "weights": weights,
         "biases": biases,
         "scaler": None if net.scaler is None else net.scaler.to_dict(),
+        "columns": net.column_names,
         "training": {
             "epochs": net.epochs_trained,
             "rng": state["rng"],
@@ -152,14 +153,22 @@ def _validated(d, max_parameters):
         raise ModelFileError(str(exc)) from None
     scaler = _check_scaler(d.get("scaler"), sizes[0])
     training = _check_training(d.get("training"), count)
-    return sizes, acts, loss, W, B, scaler, training
+    columns = d.get("columns")
+    if columns is not None and (not isinstance(columns, dict) or set(columns) != {"inputs", "outputs"}):
+        raise ModelFileError("'columns' must be null or an object with 'inputs' and 'outputs'")
+    return sizes, acts, loss, W, B, scaler, training, columns
 
 
 def network_from_dict(cls, d, backend=None, max_parameters=None):
-    sizes, acts, loss, W, B, scaler, training = _validated(d, max_parameters)
+    sizes, acts, loss, W, B, scaler, training, columns = _validated(d, max_parameters)
     module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
     net = cls.__new__(cls)
     net._init(module, sizes, acts, loss, W, B, 0, scaler, training)
+    if columns is not None:
+        try:
+            net.set_column_names(columns["inputs"], columns["outputs"])
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(str(exc)) from None
     return net
 
 

@@ -194,9 +194,26 @@ def _fraction(text):
     return value
 
 
+def _columns_for(net, table, targets):
+    """(feature columns, target columns) of ``table`` for ``net``, as positions.
+
+    With ``--target`` the features are all other columns.  Without it, a model
+    that knows its column names (every model ``plainnet train`` writes) picks
+    its inputs and outputs by name; other columns are left alone.
+    """
+    names = net.column_names
+    if targets or names is None:
+        return table.split(targets)
+    features = [table.index(name) for name in names["inputs"]]
+    outputs = [c for c in (table.find(name) for name in names["outputs"]) if c is not None]
+    return features, outputs
+
+
 def _data_for(net, table, targets):
     """(features, target rows) from ``table`` for ``net``, with clear errors on a mismatch."""
-    features, target_cols = table.split(targets)
+    features, target_cols = _columns_for(net, table, targets)
+    if not target_cols:
+        raise CommandError("%s: no target columns: name them with --target" % table.path)
     n_in, n_out = net.sizes[0], net.sizes[-1]
     if len(target_cols) != n_out:
         raise CommandError("the model has %d output(s), but %d target column(s) were given"
@@ -267,6 +284,7 @@ def cmd_train(args):
                            "its single output would always be 1")
     sizes = [len(features)] + args.hidden + [len(target_cols)]
     net = _network_from(args, sizes, args.activation, output_activation, args.loss)
+    net.set_column_names([table.header[c] for c in features], [table.header[c] for c in target_cols])
     held_out = " (the last %g held out for validation)" % args.validation_split if args.validation_split else ""
     header = "training %r on %d rows%s for %d epochs" % (net, len(X), held_out, args.epochs)
     history = _train(args, net, X, T, header)
@@ -283,7 +301,7 @@ def cmd_train(args):
 def cmd_predict(args):
     net = _load_model(args)
     table = read_table(args.data)
-    features, _ = table.split(args.target)
+    features, _ = _columns_for(net, table, args.target)
     n_in = net.sizes[0]
     if len(features) != n_in:
         hint = "" if args.target else " (name columns to leave out with --target)"
@@ -350,7 +368,7 @@ def cmd_evaluate(args):
     if len(T[0]) == 1:
         labels = ["0", "1"]
     else:
-        labels = list(args.target)
+        labels = [table.header[c] for c in _columns_for(net, table, args.target)[1]]
     n = len(labels)
     matrix = [[0] * n for _ in range(n)]
     for t, p in zip(truth, predicted):
@@ -499,7 +517,8 @@ def build_parser():
     p.add_argument("model", metavar="MODEL.json")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--target", action="append", default=[], metavar="COL",
-                   help="a column that is not an input (copied, not used); repeatable")
+                   help="a column that is not an input (copied, not used); repeatable. Without "
+                        "it, a model trained by 'plainnet train' finds its input columns by name")
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output file (default: stdout)")
     add_backend(p)
     p.set_defaults(func=cmd_predict)
@@ -509,8 +528,9 @@ def build_parser():
             "targets, or one-hot targets) also the accuracy and the confusion matrix.")
     p.add_argument("model", metavar="MODEL.json")
     p.add_argument("data", metavar="DATA.csv")
-    p.add_argument("--target", action="append", required=True, metavar="COL",
-                   help="a column the model predicts, in the order of its outputs; repeatable")
+    p.add_argument("--target", action="append", default=[], metavar="COL",
+                   help="a column the model predicts, in the order of its outputs; repeatable "
+                        "(default: the target columns the model was trained on)")
     add_backend(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -180,6 +180,7 @@ class Network:
         self._core = module.Core(sizes, acts, loss, weights, biases)
         self._lock = allocate_lock()
         self._scaler = scaler
+        self._columns = None
         training = training or {}
         self._epochs = training.get("epochs", 0)
         self._optimizer = training.get("optimizer")
@@ -278,6 +279,31 @@ class Network:
     def epochs_trained(self):
         """Epochs trained over the network's life (saved in the model file)."""
         return self._epochs
+
+    @property
+    def column_names(self):
+        """``{"inputs": [...], "outputs": [...]}`` naming the data's columns, or None.
+
+        Set by :meth:`set_column_names` (the command line stores the CSV header)
+        and saved in the model file, so tools can find the right columns later.
+        """
+        if self._columns is None:
+            return None
+        return {"inputs": list(self._columns[0]), "outputs": list(self._columns[1])}
+
+    def set_column_names(self, inputs, outputs):
+        """Name the input and output columns (one string each); None for both clears them."""
+        if inputs is None and outputs is None:
+            self._columns = None
+            return
+        checked = []
+        for what, names, n in (("inputs", inputs, self._sizes[0]), ("outputs", outputs, self._sizes[-1])):
+            if not is_sequence(names) or any(not isinstance(v, str) for v in names):
+                raise TypeError("column names for %s must be a list of strings, got %r" % (what, names))
+            if len(names) != n:
+                raise ValueError("%d column names given for %s, the network has %d" % (len(names), what, n))
+            checked.append(list(names))
+        self._columns = tuple(checked)
 
     def fit_scaler(self, data):
         """Learn per-feature mean and scale from ``data``; inputs are scaled from now on.
