@@ -136,8 +136,9 @@ class Report:
                    "run without `--quick` for the numbers to quote." % (
                        self.cfg["repeats"], self.cfg["w2_epochs"], self.cfg["w3_rows"]), ""]
         md += ["Made by `%s` in %.0f s. Every peer was warmed up once, then run in %d interleaved rounds "
-               "(peer A, peer B, ..., then again); the tables give the median and the min-max range over "
-               "the rounds. **vs C** is this peer's median divided by plainnet C's median from the same "
+               "(peer A, peer B, ..., then again); in a round, a short workload runs back to back for 50 ms "
+               "(at most 25 times) and counts its fastest run, as timeit does. The tables give the median "
+               "and the min-max range over the rounds. **vs C** is this peer's median divided by plainnet C's median from the same "
                "run: above 1x, plainnet C is faster." % (self.command.strip(), self.elapsed, self.cfg["repeats"]),
                ""]
         md += ["## Machine", "", "| | |", "|---|---|"]

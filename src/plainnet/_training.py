@@ -114,6 +114,9 @@ def _unit(v, what):
 
 
 _BY_NAME = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+# One shared instance per name: optimizers named by a string have the default
+# settings, and nothing changes an Optimizer after it is made.
+_DEFAULT_OPTIMIZERS = {}
 
 
 def make_optimizer(spec):
@@ -124,7 +127,7 @@ def make_optimizer(spec):
         cls = _BY_NAME.get(spec)
         if cls is None:
             raise ValueError("unknown optimizer %r: choose one of %s" % (spec, ", ".join(OPTIMIZERS)))
-        return cls()
+        return _DEFAULT_OPTIMIZERS.get(spec) or _DEFAULT_OPTIMIZERS.setdefault(spec, cls())
     if isinstance(spec, dict):
         cls = _BY_NAME.get(spec.get("name"))
         if cls is None:

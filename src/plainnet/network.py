@@ -429,6 +429,8 @@ class Network:
 
     def _split(self, rows, t, validation_data, validation_split):
         """(training rows, training targets, (validation rows, targets) or None)."""
+        if validation_data is None and type(validation_split) in (int, float) and validation_split == 0:
+            return rows, t, None  # the default, without the checks below
         split = as_float(validation_split, "validation_split")
         if not 0.0 <= split < 1.0:
             raise ValueError("validation_split must be in [0, 1), got %r" % split)
