@@ -155,12 +155,40 @@ ROUND_SECONDS = 0.05
 ROUND_RUNS = 25
 
 
+# Single-threaded peers run with the process pinned to one CPU: free to move,
+# the scheduler sometimes parks an interpreter on a contended core for a whole
+# measurement (seen here: the same Python run at 1.8 or 2.7 us/step by
+# process).  Peers that use several threads get all CPUs while they run.
+_CPUS = {"all": None, "one": None}
+
+
+def pin_to_one_cpu():
+    """Pin this process to one CPU; returns a description for the report."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity here)"
+    allowed = os.sched_getaffinity(0)
+    one = {max(allowed)}
+    os.sched_setaffinity(0, one)
+    _CPUS.update(all=allowed, one=one)
+    return "pinned to CPU %d; peers using n threads get %d CPUs while they run" % (max(allowed), len(allowed))
+
+
+def run_once(runner):
+    if _CPUS["one"] is None or getattr(runner, "threads", 1) <= 1:
+        return runner.run()
+    os.sched_setaffinity(0, _CPUS["all"])
+    try:
+        return runner.run()
+    finally:
+        os.sched_setaffinity(0, _CPUS["one"])
+
+
 def best_of_round(runner):
     """Seconds of the fastest of one or more back-to-back ``runner.run()``."""
-    best = spent = runner.run()
+    best = spent = run_once(runner)
     runs = 1
     while spent < ROUND_SECONDS and runs < ROUND_RUNS:
-        seconds = runner.run()
+        seconds = run_once(runner)
         best = min(best, seconds)
         spent += seconds
         runs += 1
@@ -363,7 +391,9 @@ def run_predict(pn, np, wl, cfg):
 
     def torch_batch(n_threads):
         fn, rows, before = torch_forward(n_threads, True)
-        return batch_call(fn, rows, 10000, before)
+        runner = batch_call(fn, rows, 10000, before)
+        runner.threads = n_threads  # run on as many CPUs (see pin_to_one_cpu)
+        return runner
 
     def numpy_batch(X):
         for w, b in zip(Ws, bs):
@@ -567,13 +597,11 @@ def machine(pn, load_at_start):
     where = os.path.dirname(pn.__file__)
     if os.path.abspath(where).startswith(ROOT + os.sep):
         where = os.path.relpath(where, ROOT) + " (this checkout)"
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = os.cpu_count()
+    affinity = len(_CPUS["all"]) if _CPUS["all"] else os.cpu_count()
+    pinned = "; single-threaded peers pinned to one" if _CPUS["one"] else ""
     return [
         ("CPU", cpu),
-        ("cores", "%s logical (%s usable by this process)" % (os.cpu_count(), affinity)),
+        ("cores", "%s logical (%s usable by this process%s)" % (os.cpu_count(), affinity, pinned)),
         ("OS", "%s %s" % (platform.system(), platform.release())),
         ("Python", "%s %s" % (platform.python_implementation(), platform.python_version())),
         ("C compiler", bench_native.compiler_version()),
@@ -616,13 +644,15 @@ def main(argv=None):
     except ImportError:
         sys.exit("the benchmark needs numpy (pip install numpy): it builds the data sets with it")
 
+    pinning = pin_to_one_cpu()
     started = time.perf_counter()
     load_at_start = load_average()
     print("plainnet %s from %s; backends: %s" % (pn.__version__, os.path.dirname(pn.__file__),
                                                   pn.available_backends()))
     if "c" not in pn.available_backends():
         print("NOTE: the C backend is not available; its rows are skipped and C targets cannot be judged")
-    print("%s run: %d interleaved repeats per workload" % ("QUICK" if args.quick else "full", cfg["repeats"]))
+    print("%s run: %d interleaved repeats per workload; %s"
+          % ("QUICK" if args.quick else "full", cfg["repeats"], pinning))
 
     builder = bench_native.Builder()
     results, workloads = [], {}
