@@ -57,6 +57,16 @@ class Runner:
         self.steps = steps
         self.quality = {}
 
+    def _training_work(self, wl, epochs, rows):
+        """Train ``epochs`` epochs over the first ``rows`` rows of ``wl`` (default:
+        all of both); sets ``epochs``, ``steps`` and ``reduced``; returns rows."""
+        self.epochs = epochs or wl.epochs
+        rows = rows or wl.n_rows
+        Runner.__init__(self, self.epochs * rows)
+        if self.epochs != wl.epochs or rows != wl.n_rows:
+            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        return rows
+
     def run(self):
         raise NotImplementedError
 
@@ -92,11 +102,7 @@ class PlainnetTrain(Runner):
             raise Skip("plainnet backend %r is not available here (available: %s)"
                        % (backend, pn.available_backends()))
         self.wl = wl
-        self.epochs = epochs or wl.epochs
-        rows = rows or wl.n_rows
-        super().__init__(self.epochs * rows)
-        if self.epochs != wl.epochs or rows != wl.n_rows:
-            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        rows = self._training_work(wl, epochs, rows)
         if input == "list":
             self.X, self.T = wl.X_list[:rows], wl.T_list[:rows]
         else:
@@ -227,11 +233,7 @@ class NumpyPerLayer(Runner):
         np = need("numpy")
         self.np = np
         self.wl = wl
-        self.epochs = epochs or wl.epochs
-        rows = rows or wl.n_rows
-        super().__init__(self.epochs * rows)
-        if self.epochs != wl.epochs or rows != wl.n_rows:
-            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        rows = self._training_work(wl, epochs, rows)
         self.X = np.ascontiguousarray(wl.X[:rows], dtype=np.float64)
         self.T = np.ascontiguousarray(wl.T[:rows], dtype=np.float64)
 
@@ -302,11 +304,7 @@ class SklearnTrain(Runner):
     def __init__(self, wl, epochs=None, rows=None, seed=0):
         np = need("numpy")
         self.wl = wl
-        self.epochs = epochs or wl.epochs
-        rows = rows or wl.n_rows
-        super().__init__(self.epochs * rows)
-        if self.epochs != wl.epochs or rows != wl.n_rows:
-            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        rows = self._training_work(wl, epochs, rows)
         self.seed = seed
         self.model = sklearn_regressor(wl, self.epochs, seed)
         self.X = np.ascontiguousarray(wl.X[:rows])
@@ -353,11 +351,7 @@ class TorchTrain(Runner):
         self.wl = wl
         self.dtype = getattr(torch, dtype_name)
         self.threads = threads
-        self.epochs = epochs or wl.epochs
-        rows = rows or wl.n_rows
-        super().__init__(self.epochs * rows)
-        if self.epochs != wl.epochs or rows != wl.n_rows:
-            self.reduced = "%d of %d epochs, %d of %d rows" % (self.epochs, wl.epochs, rows, wl.n_rows)
+        rows = self._training_work(wl, epochs, rows)
         self.X = torch.tensor(wl.X[:rows], dtype=self.dtype)
         self.T = torch.tensor(wl.T[:rows], dtype=self.dtype)
 
