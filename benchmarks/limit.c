@@ -44,6 +44,23 @@ typedef struct {
     double *g;       /* backpropagated sums, as wide as the widest layer */
 } net_t;
 
+/* The sample's squared error (mean over outputs) and the output layer's
+ * deltas, from the outputs of net_forward: the same in both layouts. */
+static double output_loss_and_delta(net_t *n, const double *t)
+{
+    const int L = n->n_layers, n_out = n->sizes[L];
+    const double *y = n->a[L];
+    double loss = 0.0;
+    for (int k = 0; k < n_out; k++) {
+        double diff = t[k] - y[k];
+        loss += diff * diff;
+    }
+    loss /= n_out;
+    for (int k = 0; k < n_out; k++)
+        n->d[L - 1][k] = ((-2.0 * (t[k] - y[k])) / n_out) * (y[k] * (1.0 - y[k]));
+    return loss;
+}
+
 #ifdef LIMIT_INPUT_MAJOR
 /* W[l] holds WT[i][j] = weight from input i to neuron j, row i contiguous. */
 static void net_forward(net_t *n, const double *x)
@@ -68,17 +85,9 @@ static void net_forward(net_t *n, const double *x)
 
 static double net_step(net_t *n, const double *x, const double *t, double lr)
 {
-    const int L = n->n_layers, n_out = n->sizes[L];
+    const int L = n->n_layers;
     net_forward(n, x);
-    const double *y = n->a[L];
-    double loss = 0.0;
-    for (int k = 0; k < n_out; k++) {
-        double diff = t[k] - y[k];
-        loss += diff * diff;
-    }
-    loss /= n_out;
-    for (int k = 0; k < n_out; k++)
-        n->d[L - 1][k] = ((-2.0 * (t[k] - y[k])) / n_out) * (y[k] * (1.0 - y[k]));
+    const double loss = output_loss_and_delta(n, t);
     for (int l = L - 1; l > 0; l--) {
         const int n_in = n->sizes[l], m = n->sizes[l + 1];
         const double *a = n->a[l], *d = n->d[l];
@@ -139,17 +148,9 @@ static void net_forward(net_t *n, const double *x)
 
 static double net_step(net_t *n, const double *x, const double *t, double lr)
 {
-    const int L = n->n_layers, n_out = n->sizes[L];
+    const int L = n->n_layers;
     net_forward(n, x);
-    const double *y = n->a[L];
-    double loss = 0.0;
-    for (int k = 0; k < n_out; k++) {
-        double diff = t[k] - y[k];
-        loss += diff * diff;
-    }
-    loss /= n_out;
-    for (int k = 0; k < n_out; k++)
-        n->d[L - 1][k] = ((-2.0 * (t[k] - y[k])) / n_out) * (y[k] * (1.0 - y[k]));
+    const double loss = output_loss_and_delta(n, t);
     for (int l = L - 1; l > 0; l--) {
         const int n_in = n->sizes[l], m = n->sizes[l + 1];
         double *g = n->g;
