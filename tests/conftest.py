@@ -9,6 +9,17 @@ import plainnet
 
 BACKENDS = plainnet.available_backends()
 
+# The folder holding the plainnet under test (src/ or site-packages), for
+# tests that run it in a child process.
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(plainnet.__file__)))
+
+
+def env_with_package():
+    """os.environ for a child process that imports the plainnet under test."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PACKAGE_PARENT
+    return env
+
 # The tutorial's data: weight minus 135 lb, height minus 66 in; 1 = F, 0 = M.
 TUTORIAL_DATA = [[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]]
 TUTORIAL_TARGETS = [1.0, 0.0, 0.0, 1.0]

@@ -12,22 +12,16 @@ import time
 import pytest
 
 import plainnet
+from conftest import env_with_package
 
 # The folder holding the plainnet package under test (src/ or site-packages).
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(plainnet.__file__)))
-
-
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PACKAGE_PARENT
-    return env
 
 
 def run(args, cwd, timeout=60):
     """Run ``python -m plainnet ARGS`` in ``cwd``; the CompletedProcess, text mode."""
     return subprocess.run(
         [sys.executable, "-m", "plainnet"] + [str(a) for a in args],
-        cwd=str(cwd), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=str(cwd), env=env_with_package(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True, timeout=timeout,
     )
 
@@ -382,7 +376,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, people):
     proc = subprocess.Popen(
         [sys.executable, "-m", "plainnet", "train", str(people), "--target", "female",
          "--epochs", "1000000", "-o", "m.json"],
-        cwd=str(tmp_path), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=str(tmp_path), env=env_with_package(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         universal_newlines=True,
     )
     try:

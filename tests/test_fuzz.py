@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-import plainnet
+from conftest import env_with_package
 
 FUZZER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "fuzz_load.py")
 
@@ -19,8 +19,7 @@ def test_fuzz_model_files_with_atheris(tmp_path):
     pytest.importorskip("atheris", reason="atheris is not installed (CI installs it)")
     if not os.path.exists(FUZZER):
         pytest.skip("tools/fuzz_load.py is not in this checkout")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(plainnet.__file__)))
+    env = env_with_package()
     proc = subprocess.run([sys.executable, FUZZER, "-runs=5000", "-seed=1", str(tmp_path)],
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=300)

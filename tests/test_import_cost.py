@@ -7,17 +7,15 @@ the numbers are printed (``pytest -s``) beside a bare interpreter and
 """
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 import plainnet
+from conftest import PACKAGE_PARENT  # the children must import this same copy
 
 RUNS = 5
-# Where this process found plainnet: the children must import the same copy.
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(plainnet.__file__)))
 
 # Runs ``statement`` in a child; prints the seconds it took, the peak resident
 # memory in KiB (VmHWM on Linux: ru_maxrss would count the parent's before exec)

@@ -6,7 +6,7 @@ import os
 import pytest
 
 import plainnet as pn
-from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS
+from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS, env_with_package
 
 
 def _trained(backend, **kw):
@@ -194,8 +194,7 @@ def test_killed_while_saving_leaves_a_whole_file(tmp_path):
         other = tmp_path / ("n%d.json" % s)
         pn.Network([50, 200, 10], seed=s, backend="python").save(other)
         valid.add(other.read_bytes())
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(pn.__file__)))
+    env = env_with_package()
     for delay in (0.05, 0.13, 0.21, 0.34, 0.55):
         proc = subprocess.Popen([sys.executable, "-c", script, str(path)], env=env,
                                 stdout=subprocess.PIPE, universal_newlines=True)

@@ -5,7 +5,6 @@ itself; the oracle here is the same data passed as plain lists, which must give
 identical (==) results.
 """
 
-import os
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 np = pytest.importorskip("numpy")
 
 import plainnet as pn  # noqa: E402
+from conftest import PACKAGE_PARENT
 
 BASE = np.arange(24, dtype=np.float64).reshape(8, 3) / 7.0 - 1.5
 TARGETS = np.array([[1.0, 0.0], [0.0, 1.0]] * 4)
@@ -25,7 +25,7 @@ def _net(backend, width=3, outputs=2):
 
 def test_using_plainnet_on_lists_imports_no_numpy_sklearn_or_torch():
     # test_import_cost.py checks the bare import; this checks real use.
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pn.__file__)))
+    package_parent = PACKAGE_PARENT
     code = ("import sys; sys.path.insert(0, %r)\n"
             "import plainnet as pn\n"
             "net = pn.Network([2, 2, 1], seed=0)\n"

@@ -10,7 +10,6 @@ import random
 import pytest
 
 from plainnet import _py_backend, _py_kernel
-from plainnet._data import Rows
 
 SHAPES = [[2, 2, 1], [1, 1], [3, 5, 2], [4, 3, 3, 2], [2, 6, 5, 4, 3], [5, 1, 4]]
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]

@@ -1,6 +1,5 @@
 """plainnet.sklearn: NetClassifier and NetRegressor as scikit-learn estimators."""
 
-import os
 import pickle
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 import plainnet as pn  # noqa: E402
 from plainnet.sklearn import NetClassifier, NetRegressor  # noqa: E402
+from conftest import PACKAGE_PARENT
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(40, 3))
@@ -176,7 +176,7 @@ def test_network_is_a_plain_network_to_save(tmp_path):
 
 
 def test_without_sklearn_the_import_error_says_what_to_install():
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pn.__file__)))
+    package_parent = PACKAGE_PARENT
     code = ("import sys; sys.path.insert(0, %r); sys.modules['sklearn'] = None\n"
             "try:\n    import plainnet.sklearn\n"
             "except ImportError as exc:\n    print(exc)\n" % package_parent)

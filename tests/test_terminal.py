@@ -9,10 +9,9 @@ import time
 
 import pytest
 
-import plainnet
 from plainnet.cli import Progress
+from conftest import env_with_package
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(plainnet.__file__)))
 EPOCHS = 3000
 REDRAW = re.compile(r"\r(?!\n)")  # a carriage return that is not the pty's end of line
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # anything but tab and newline
@@ -25,18 +24,12 @@ def _command(tmp_path):
             "--epochs", str(EPOCHS), "--seed", "0", "-o", str(tmp_path / "m.json")]
 
 
-def _env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PACKAGE_PARENT
-    return env
-
-
 @pytest.mark.skipif(os.name != "posix", reason="needs a pseudo-terminal")
 def test_progress_on_a_terminal_is_redrawn_in_place(tmp_path):
     master, slave = os.openpty()
     start = time.monotonic()
     proc = subprocess.Popen(_command(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=slave, env=_env(), cwd=str(tmp_path))
+                            stderr=slave, env=env_with_package(), cwd=str(tmp_path))
     os.close(slave)
     chunks = []
     try:
@@ -71,7 +64,7 @@ def test_progress_on_a_terminal_is_redrawn_in_place(tmp_path):
 def test_progress_elsewhere_is_plain_lines(tmp_path):
     with open(str(tmp_path / "progress.txt"), "w") as log:
         proc = subprocess.run(_command(tmp_path), stdout=subprocess.PIPE, stderr=log,
-                              env=_env(), cwd=str(tmp_path), timeout=60)
+                              env=env_with_package(), cwd=str(tmp_path), timeout=60)
     assert proc.returncode == 0
     err = (tmp_path / "progress.txt").read_text()
     assert "\r" not in err and "\x1b" not in err and not CONTROL.search(err)

@@ -4,7 +4,6 @@ PyTorch is the independent oracle: a converted module must compute what the
 network computes (to 1e-12 in float64), and a round trip must keep every bit.
 """
 
-import os
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 nn = torch.nn
 
 import plainnet as pn  # noqa: E402
+from conftest import PACKAGE_PARENT
 
 X = [[0.5, -1.0, 2.0], [-3.0, 0.25, 1.5], [10.0, -7.0, 0.0], [0.0, 0.0, 0.0]]
 ACTIVATION_SETS = [
@@ -149,7 +149,7 @@ def test_from_torch_checks_the_loss():
 
 def test_without_torch_the_error_says_what_to_install():
     # (that ``import plainnet`` and using a network load no torch: test_numpy.py)
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(pn.__file__)))
+    package_parent = PACKAGE_PARENT
     code = ("import sys; sys.path.insert(0, %r); sys.modules['torch'] = None\n"
             "import plainnet as pn\n"
             "for convert in (lambda: pn.Network([2, 1]).to_torch(), lambda: pn.from_torch(None)):\n"

@@ -19,7 +19,6 @@ import atheris
 
 with atheris.instrument_imports():
     import plainnet
-    from plainnet import _modelfile
 
 BACKENDS = plainnet.available_backends()
 SEED = plainnet.Network([2, 3, 1], seed=0, backend="python").to_dict()

@@ -132,7 +132,7 @@ class Core:
 
     def loss(self, rows, targets):
         total = 0.0
-        loss, out_act = self.loss_name, self.activations[-1]
+        loss = self.loss_name
         for x, t in zip(rows.lists, targets.lists):
             outs, z = self._forward(x)
             total += _maths.sample_loss(loss, t, outs[-1], z)
