@@ -189,3 +189,46 @@ def test_truncated_or_flipped_json_is_rejected_or_valid(tmp_path_factory, data):
     except pn.ModelFileError:
         return
     assert len(net.feedforward([1.0, 2.0])) == 1
+
+
+_DIVERGE_THEN_COLLECT = r"""
+import gc, sys
+import numpy
+import plainnet as pn
+
+def diverge(as_array, batch_size):
+    # The data, and the float64 rows that plainnet makes of it, must be part of
+    # the cycle too: locals of frames in the traceback.
+    rows = [[1e150, -1e150], [2e150, 1e150]]
+    data = numpy.array(rows) if as_array else rows
+    net = pn.Network([2, 3, 1], seed=0, backend=sys.argv[1], activation="linear")
+    try:
+        net.train(data, [1.0, 0.0], epochs=50, learning_rate=1.0, batch_size=batch_size)
+    except pn.TrainingDiverged as caught:
+        err = caught  # a cycle: err -> its traceback -> this frame -> err
+    return err
+
+for as_array in (False, True):
+    for batch_size in (1, 2):  # the C backend's two ways of training
+        err = diverge(as_array, batch_size)
+        assert err is not None
+        del err
+        gc.collect()
+print("collected")
+"""
+
+
+def test_garbage_collecting_a_divergence_traceback_is_safe(backend):
+    """Regression: the C backend left its views of the data (cffi from_buffer
+    of a memoryview) to the collector, which crashed CPython clearing the
+    memoryview of numpy input from the traceback's cycle."""
+    pytest.importorskip("numpy")
+    import subprocess
+    import sys
+
+    from conftest import env_with_package
+
+    done = subprocess.run([sys.executable, "-c", _DIVERGE_THEN_COLLECT, backend],
+                          capture_output=True, text=True, env=env_with_package(), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "collected"

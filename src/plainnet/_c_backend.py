@@ -46,16 +46,23 @@ def _check(rc):
 
 
 def _doubles(buffer):
-    """A ``double[]`` view of a float64 buffer (array('d') or a Rows buffer), no copy."""
+    """A ``double[]`` view of a float64 buffer (array('d') or a Rows buffer), no copy.
+
+    Use it in a ``with`` block, which releases the buffer on the way out,
+    exceptions included.  Left to the garbage collector in a traceback's
+    reference cycle, a view of a memoryview (what Rows holds for numpy input)
+    crashed CPython: the collector cleared the memoryview while it was still
+    exported, then the view released it.
+    """
     return ffi.from_buffer("double[]", buffer)
 
 
 def first_nonfinite(buffer):
     """Index of the first NaN or infinity in a float64 buffer, or None."""
-    values = _doubles(buffer)
-    n = len(values)
     index = ffi.new("size_t *")
-    _check(lib.pn_find_nonfinite(values, n, index))
+    with _doubles(buffer) as values:
+        n = len(values)
+        _check(lib.pn_find_nonfinite(values, n, index))
     return None if index[0] == n else index[0]
 
 
@@ -118,7 +125,8 @@ class Core:
             for row in W:
                 flat.extend(row)
             flat.extend(b)
-        _check(lib.pn_set_params(self._net, _doubles(flat), len(flat)))
+        with _doubles(flat) as params:
+            _check(lib.pn_set_params(self._net, params, len(flat)))
 
     # -- forward -----------------------------------------------------------
     def forward(self, x):
@@ -156,16 +164,17 @@ class Core:
         n_out = self.sizes[-1]
         size = rows.n * n_out
         y = _new_uncleared("double[]", size + self._scratch_len)  # outputs, then scratch
-        _check(lib.pn_predict(self._net, _doubles(rows.flat()), rows.n * rows.width, y, size,
-                              y + size, self._scratch_len))
+        with _doubles(rows.flat()) as x:
+            _check(lib.pn_predict(self._net, x, rows.n * rows.width, y, size,
+                                  y + size, self._scratch_len))
         # memoryview makes the nested lists in C: 1.7x faster than slicing a flat list
         return memoryview(ffi.buffer(y, 8 * size)).cast("d", (rows.n, n_out)).tolist()
 
     def loss(self, rows, targets):
         out = ffi.new("double *")
-        _check(lib.pn_loss(self._net, _doubles(rows.flat()), rows.n * rows.width,
-                           _doubles(targets.flat()), targets.n * targets.width, out,
-                           self._scratch(), self._scratch_len))
+        with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
+            _check(lib.pn_loss(self._net, x, rows.n * rows.width, t, targets.n * targets.width,
+                               out, self._scratch(), self._scratch_len))
         return out[0]
 
     # -- backward ----------------------------------------------------------
@@ -200,19 +209,23 @@ class Core:
 
     # -- training ----------------------------------------------------------
     def train(self, rows, targets, epochs, learning_rate, options=None):
-        if options is not None and not options.plain_sgd:
-            return self._train_batches(rows, targets, epochs, options)
+        with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
+            data = (x, rows.n * rows.width, t, targets.n * targets.width)
+            if options is not None and not options.plain_sgd:
+                return self._train_batches(data, rows.n, epochs, options)
+            return self._train_sgd(data, rows, epochs, learning_rate, options)
+
+    def _train_sgd(self, data, rows, epochs, learning_rate, options):
         # array('d') and pointer arithmetic rather than ffi.new and ffi.unpack of
         # lists: for a small network, converting 1000 rates and losses through
-        # cffi cost as much as training.
+        # cffi cost as much as training.  (An array('d') is never collected by
+        # the garbage collector, so these views may be left to reference counts.)
         lrs = (array("d", [learning_rate]) * epochs if options is None
                else array("d", options.lrs[:epochs]))
         c_lrs = _doubles(lrs)
         all_losses = array("d", bytes(8 * epochs))
         c_losses = _doubles(all_losses)
         shuffle = options is not None and options.shuffle
-        x, t = _doubles(rows.flat()), _doubles(targets.flat())
-        data = (x, rows.n * rows.width, t, targets.n * targets.width)
         order = ffi.new("size_t[]", rows.n) if shuffle else ffi.NULL
         rng = self._rng if shuffle else ffi.NULL
         order_len = rows.n if shuffle else 0
@@ -269,7 +282,7 @@ class Core:
         _check(rc)
         return loss[0]
 
-    def _train_batches(self, rows, targets, epochs, options):
+    def _train_batches(self, data, n, epochs, options):
         """Mini-batches, momentum, Adam or weight decay: one epoch per round of C calls."""
         opt = options.optimizer
         settings = {"kind": _OPTIMIZER_CODES[opt.name], "weight_decay": opt.weight_decay}
@@ -278,9 +291,7 @@ class Core:
         elif opt.name == "adam":
             settings.update(beta1=opt.beta1, beta2=opt.beta2, epsilon=opt.epsilon)
         c_opt = ffi.new("pn_optimizer *", settings)
-        data = (_doubles(rows.flat()), rows.n * rows.width,
-                _doubles(targets.flat()), targets.n * targets.width)
-        n, size = rows.n, options.batch_size
+        size = options.batch_size
         order = ffi.new("size_t[]", n) if options.shuffle else ffi.NULL
         losses = []
         self._epochs_before = lib.pn_epochs_trained(self._net)
