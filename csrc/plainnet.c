@@ -110,6 +110,7 @@ typedef struct {
 struct pn_net {
     unsigned magic;
     int loss;
+    size_t bytes;       /* pn_net_bytes of its sizes: the block is at least this long */
     int epoch_open;     /* pn_epoch_begin saved the parameters */
     size_t epochs;      /* epochs completed since pn_net_init */
     size_t n_layers;
@@ -259,6 +260,7 @@ int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
     layout(n_sizes, sizes, net);
     net->loss = loss;
     net->epoch_open = 0;
+    net->bytes = need;
     net->magic = PN_MAGIC;
     return PN_OK;
 }
@@ -296,9 +298,32 @@ size_t pn_scratch_len(const pn_net *net)
     return check_net(net) == PN_OK ? net->scratch_len : 0;
 }
 
+int pn_net_check(const void *mem, size_t bytes)
+{
+    const pn_net *net = (const pn_net *)mem;
+    if (mem == NULL || (uintptr_t)mem % sizeof(double) != 0) return PN_EINVAL;
+    if (bytes < offsetof(struct pn_net, layer)) return PN_ESIZE;
+    if (net->magic != PN_MAGIC) return PN_ESTATE;
+    if (net->n_layers == 0
+        || net->n_layers > (bytes - offsetof(struct pn_net, layer)) / sizeof(pn_layer)
+        || net->bytes > bytes)
+        return PN_ESIZE;
+    return PN_OK;
+}
+
 static const pn_layer *last_layer(const pn_net *net)
 {
     return &net->layer[net->n_layers - 1];
+}
+
+size_t pn_n_inputs(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? net->layer[0].n_in : 0;
+}
+
+size_t pn_n_outputs(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? last_layer(net)->n_out : 0;
 }
 
 /* Rows in a buffer of x_len doubles, or 0 when x_len is not a positive multiple of width. */

@@ -75,6 +75,15 @@ size_t pn_net_bytes(size_t n_sizes, const size_t *sizes);
 int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
                 const int *activations, int loss);
 
+/* PN_OK if mem, `bytes` long, holds a network made by pn_net_init that fits
+ * in those bytes: a check for memory that comes from elsewhere (a Python
+ * buffer), before it is cast to pn_net *. */
+int pn_net_check(const void *mem, size_t bytes);
+
+/* Widths of the input and of the output layer (0 for a bad network). */
+size_t pn_n_inputs(const pn_net *net);
+size_t pn_n_outputs(const pn_net *net);
+
 /* Number of weights and biases: the length of the flat parameter layout. */
 size_t pn_n_params(const pn_net *net);
 

@@ -280,11 +280,26 @@ static void test_init_errors(void)
     CHECK(pn_net_init((char *)mem + 1, bytes, 3, sizes, acts, PN_MSE) == PN_EINVAL);
     CHECK(pn_net_init(mem, bytes, 3, zero, acts, PN_MSE) == PN_EINVAL);
     CHECK(pn_net_init(mem + 1, bytes, 3, sizes, acts, PN_CATEGORICAL_CROSSENTROPY) == PN_OK);
+    CHECK(pn_n_inputs((const pn_net *)(void *)(mem + 1)) == 3);
+    CHECK(pn_n_outputs((const pn_net *)(void *)(mem + 1)) == 2);
+
+    /* pn_net_check: the whole block, and nothing shorter, is a network */
+    CHECK(pn_net_check(mem + 1, bytes) == PN_OK);
+    CHECK(pn_net_check(mem + 1, bytes - 1) == PN_ESIZE);
+    CHECK(pn_net_check(mem + 1, 4) == PN_ESIZE);
+    CHECK(pn_net_check(NULL, bytes) == PN_EINVAL);
+    CHECK(pn_net_check((char *)(mem + 1) + 1, bytes - 1) == PN_EINVAL);
 
     /* memory that is not a network */
     memset(junk, 0xab, sizeof junk);
     CHECK(pn_n_params((const pn_net *)(void *)junk) == 0);
     CHECK(pn_scratch_len(NULL) == 0);
+    CHECK(pn_n_inputs(NULL) == 0 && pn_n_outputs((const pn_net *)(void *)junk) == 0);
+    {
+        double aligned_junk[32];
+        memset(aligned_junk, 0xab, sizeof aligned_junk);
+        CHECK(pn_net_check(aligned_junk, sizeof aligned_junk) == PN_ESTATE);
+    }
     CHECK(pn_epoch_begin((pn_net *)(void *)junk) == PN_ESTATE);
 
     CHECK(strcmp(pn_strerror(PN_OK), "success") == 0);
