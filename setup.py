@@ -1,8 +1,10 @@
 """Builds plainnet's optional C core, ``plainnet._pn_c``; the metadata is in pyproject.toml.
 
-The C core is built with cffi from src/plainnet/_build_c.py.  If it cannot be
-built (no C compiler, no Python headers, no cffi), plainnet installs as pure
-Python, as a ``py3-none-any`` wheel, and a banner in the build output says why.
+The C core is built with cffi from src/plainnet/_build_c.py; on CPython the
+extension ``plainnet._pn_lists`` (csrc/pn_lists.c) is built beside it.  If
+they cannot be built (no C compiler, no Python headers, no cffi), plainnet
+installs as pure Python, as a ``py3-none-any`` wheel, and a banner in the
+build output says why.
 
     PLAINNET_NO_C=1       do not build the C core (pure Python)
     PLAINNET_REQUIRE_C=1  fail the installation if the C core cannot be built
@@ -75,15 +77,24 @@ def _probe(build):
     return None
 
 
-def _why_not_c():
+def _why_not_c(build):
     """None if the C core should be built, else why it will not be."""
     if _flag("PLAINNET_NO_C"):
         return "PLAINNET_NO_C is set"
+    if build is None:
+        return "cffi is not installed in the build environment"
+    return _probe(build)
+
+
+def _build_script():
+    """The globals of the build script, or None without cffi (which it imports)."""
+    if _flag("PLAINNET_NO_C"):
+        return None
     try:
         import cffi  # noqa: F401
     except ImportError:
-        return "cffi is not installed in the build environment"
-    return _probe(runpy.run_path(BUILD_SCRIPT))
+        return None
+    return runpy.run_path(BUILD_SCRIPT)
 
 
 class OptionalBuildExt(build_ext):
@@ -110,10 +121,13 @@ def main():
     if BUILDING.intersection(sys.argv[1:]):
         if _flag("PLAINNET_NO_C") and _flag("PLAINNET_REQUIRE_C"):
             sys.exit("plainnet: PLAINNET_NO_C and PLAINNET_REQUIRE_C are both set")
-        why = _why_not_c()
+        build = _build_script()
+        why = _why_not_c(build)
         if why is None:
             kwargs = {"cffi_modules": [BUILD_SCRIPT + ":ffibuilder"],
                       "cmdclass": {"build_ext": OptionalBuildExt}}
+            if build["builds_lists"]():  # CPython: csrc/pn_lists.c, lists at C speed
+                kwargs["ext_modules"] = [build["lists_extension"]()]
         elif _flag("PLAINNET_REQUIRE_C"):
             _fail(why)
         else:

@@ -219,8 +219,9 @@ case_sdist() {
     "$TOOLS/bin/python" -m build --sdist -o "$WORK/sdist" "$src" || return 1
     sdist=$(ls "$WORK"/sdist/plainnet-*.tar.gz) || return 1
     name=$(basename "$sdist" .tar.gz)
-    for f in setup.py pyproject.toml MANIFEST.in README.md csrc/plainnet.c csrc/plainnet.h \
-             src/plainnet/_build_c.py src/plainnet/_pn_c.pyi tests/conftest.py tests/test_tutorial.py; do
+    for f in setup.py pyproject.toml MANIFEST.in README.md csrc/plainnet.c csrc/plainnet.h csrc/pn_lists.c \
+             src/plainnet/_build_c.py src/plainnet/_pn_c.pyi src/plainnet/_pn_lists.pyi \
+             tests/conftest.py tests/test_tutorial.py; do
         tar -tzf "$sdist" "$name/$f" >/dev/null 2>&1 || { echo "sdist lacks $f"; missing=1; }
     done
     if tar -tzf "$sdist" | grep -E '\.(so|o|pyd)$|/_pn_c\.c$|__pycache__'; then

@@ -102,17 +102,24 @@ run_one() {
     if ! PLAINNET_REQUIRE_C=1 "$venv/bin/python" -m pip install --quiet "$src$extra"; then
         note+="the C build failed (PLAINNET_REQUIRE_C=1)"; finish; return
     fi
-    backends=$(cd "$WORK" && "$venv/bin/python" -c 'import plainnet; print(",".join(plainnet.available_backends()))') \
-        || { note+="import plainnet failed"; finish; return; }
-    echo "== backends: $backends"
+    # The C backend, and on CPython its companion for lists (csrc/pn_lists.c)
+    backends=$(cd "$WORK" && "$venv/bin/python" -c '
+import importlib.util, plainnet
+names = plainnet.available_backends()
+if importlib.util.find_spec("plainnet._pn_lists") is not None:
+    names.append("lists")
+print(",".join(names))') || { note+="import plainnet failed"; finish; return; }
+    local want="c,python,lists"
+    case $pyver in PyPy*) want="c,python" ;; esac
+    echo "== backends: $backends (want $want)"
     echo "== pytest tests"
     (cd "$src" && timeout -k 10 "${SUITE_TIMEOUT:-600}" "$venv/bin/python" -m pytest tests -q -x -p no:cacheprovider)
     rc=$?
     [ "$rc" = 124 ] && note+="timed out after ${SUITE_TIMEOUT:-600} s (a hung test?); "
-    if [ "$rc" = 0 ] && [ "$backends" = "c,python" ]; then
+    if [ "$rc" = 0 ] && [ "$backends" = "$want" ]; then
         result=PASS
     elif [ "$rc" = 0 ]; then
-        note+="the C backend did not load; "
+        note+="compiled modules: $backends, not $want; "
     else
         note+="pytest exit status $rc: "
     fi

@@ -1,8 +1,10 @@
 """cffi build script for the C core ``plainnet._pn_c`` (out-of-line API mode).
 
-setup.py uses the module-level ``ffibuilder`` through ``cffi_modules``; for a
+setup.py uses the module-level ``ffibuilder`` through ``cffi_modules``, and
+``lists_extension()`` for the CPython-only companion ``plainnet._pn_lists``
+(csrc/pn_lists.c: Python lists in and out of the core at C speed).  For a
 local build run ``python src/plainnet/_build_c.py`` from the project root,
-which puts the compiled module next to this file (in src/plainnet/).
+which puts the compiled modules next to this file (in src/plainnet/).
 
 The C core must do strict IEEE double arithmetic to return the same bits as
 the pure-Python backend: no fused multiply-add and no fast-math.
@@ -13,7 +15,12 @@ import platform
 import re
 import sys
 
-from cffi import FFI
+if __name__ == "__main__":
+    # Run as a script, this folder is sys.path[0]: its _csv.py would hide the
+    # standard library's _csv from setuptools.
+    del sys.path[0]
+
+from cffi import FFI  # noqa: E402
 
 # Paths relative to the project root (where setup.py runs, from a checkout or
 # an unpacked sdist); the root is found from this file, not from the cwd.
@@ -66,6 +73,25 @@ INCLUDE_DIRS = [_from_root("csrc")]
 COMPILE_ARGS = _compile_args()
 LIBRARIES = [] if sys.platform == "win32" else ["m"]
 
+# plainnet._pn_lists compiles the same core source with the same flags, so its
+# results are the same bits as plainnet._pn_c's.
+LISTS_SOURCES = [_from_root("csrc", "pn_lists.c")] + SOURCES
+
+
+def builds_lists():
+    """True where plainnet._pn_lists is built: CPython (PyPy's cpyext would
+    make it slower than cffi, which is PyPy's fast way in)."""
+    return platform.python_implementation() == "CPython"
+
+
+def lists_extension():
+    """The setuptools Extension for plainnet._pn_lists."""
+    from setuptools import Extension
+
+    return Extension("plainnet._pn_lists", sources=LISTS_SOURCES, include_dirs=INCLUDE_DIRS,
+                     extra_compile_args=COMPILE_ARGS, libraries=LIBRARIES)
+
+
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
@@ -79,19 +105,31 @@ ffibuilder.set_source(
 
 
 def _build_in_place():
-    """Compile in a temporary folder and copy the module next to this file."""
+    """Compile in a temporary folder and copy the modules next to this file."""
     import glob
     import shutil
     import tempfile
 
     here = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as tmp:
-        built = ffibuilder.compile(tmpdir=tmp, verbose=True)
-        for old in glob.glob(os.path.join(here, "_pn_c.*.so")) + glob.glob(os.path.join(here, "_pn_c.*.pyd")):
-            os.remove(old)
-        target = os.path.join(here, os.path.basename(built))
-        shutil.copy(built, target)
-    print("built %s" % target)
+        built = [ffibuilder.compile(tmpdir=tmp, verbose=True)]
+        if builds_lists():
+            from setuptools import Distribution
+
+            dist = Distribution({"ext_modules": [lists_extension()]})
+            cmd = dist.get_command_obj("build_ext")
+            cmd.build_lib = os.path.join(tmp, "lib")
+            cmd.build_temp = os.path.join(tmp, "temp")
+            os.chdir(_ROOT)  # the sources are relative to the project root
+            dist.run_command("build_ext")
+            built += cmd.get_outputs()
+        for path in built:
+            stem = os.path.basename(path).split(".")[0]
+            for old in glob.glob(os.path.join(here, stem + ".*.so")) + glob.glob(os.path.join(here, stem + ".*.pyd")):
+                os.remove(old)
+            target = os.path.join(here, os.path.basename(path))
+            shutil.copy(path, target)
+            print("built %s" % target)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ Thin wrappers around the cffi module ``plainnet._pn_c``: they allocate with
 the C core's return codes into the exceptions the Python backend raises.  The
 C core returns the same bits as the Python backend (see ``csrc/plainnet.c``).
 
+On CPython, the companion extension ``plainnet._pn_lists`` (csrc/pn_lists.c)
+takes Python lists into the core in C: ``feedforward`` of a list is then one
+C call, and ``plainnet._data`` packs lists of rows with it.
+
 Importing this module raises ImportError when the compiled module is missing;
 ``plainnet._backends`` turns that into "backend unavailable".
 
@@ -16,12 +20,18 @@ during every call, so other threads run meanwhile.
 """
 
 from array import array
+from functools import partial
 from struct import Struct, error as StructError
 from time import perf_counter
 
 from . import _maths, _training
 from ._errors import TrainingDiverged
 from ._pn_c import ffi, lib
+
+try:  # CPython's shortcut for lists (csrc/pn_lists.c); plainnet._data uses it too
+    from . import _pn_lists
+except ImportError:  # PyPy, or a build without it: lists take the checked path
+    _pn_lists = None
 
 name = "c"
 
@@ -69,7 +79,7 @@ def first_nonfinite(buffer):
 class Core:
     __slots__ = ("sizes", "activations", "loss_name", "_mem", "_net", "_n_params",
                  "_scratch_len", "_cost", "_rng", "_adam", "_buffers", "_epochs_before",
-                 "_pack_x", "_unpack_y", "_forward_buffers")
+                 "_pack_x", "_unpack_y", "_forward_buffers", "forward_list")
     name = name
 
     def __init__(self, sizes, activations, loss, weights, biases):
@@ -85,6 +95,9 @@ class Core:
         _check(lib.pn_net_init(self._mem, nbytes, len(self.sizes), c_sizes, codes,
                                _LOSS_CODES[loss]))
         self._net = ffi.cast("pn_net *", self._mem)
+        # One C call from a Python list to a list of outputs, checks included.
+        self.forward_list = (None if _pn_lists is None
+                             else partial(_pn_lists.forward, ffi.buffer(self._mem)))
         self._n_params = lib.pn_n_params(self._net)
         self._scratch_len = lib.pn_scratch_len(self._net)
         self._cost = _FIRST_COST

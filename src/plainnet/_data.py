@@ -129,7 +129,16 @@ def _fast_floats(values):
 
 
 def _fast_rows(data, width):
-    """Fresh rows of floats for a list of equally long lists of numbers, or None."""
+    """:class:`Rows` for a list of equally long lists of numbers, or None.
+
+    With the C backend loaded on CPython, ``plainnet._pn_lists`` does the
+    checks and packs float64 rows in one C loop; it too returns None for
+    anything unusual, so the result never depends on whether it is there.
+    """
+    lists = sys.modules.get("plainnet._pn_lists")  # never imported here
+    if lists is not None:
+        packed = lists.pack_rows(data, width)
+        return None if packed is None else Rows(len(data), width, buffer=memoryview(packed).cast("d"))
     if set(map(type, data)) != _LIST or set(map(len, data)) != {width}:
         return None
     types = set(map(type, chain.from_iterable(data)))
@@ -142,7 +151,7 @@ def _fast_rows(data, width):
             return None
     else:
         return None
-    return rows if isfinite(sum(map(sum, rows))) else None
+    return Rows(len(rows), width, lists=rows) if isfinite(sum(map(sum, rows))) else None
 
 
 def _check_vector(values, what, width):
@@ -178,7 +187,8 @@ class Rows:
     """A validated, rectangular block of finite floats: ``n`` rows of ``width``.
 
     ``lists`` holds the rows as lists of floats.  ``buffer`` is set when the
-    caller passed a C-contiguous float64 buffer: the C backend reads it in place.
+    caller passed a C-contiguous float64 buffer, or when ``plainnet._pn_lists``
+    packed the rows: the C backend reads it in place.
     """
 
     __slots__ = ("n", "width", "_lists", "buffer", "_flat")
@@ -257,7 +267,7 @@ def _rows_from_lists(data, width, what):
     if data and width is not None:
         fast = _fast_rows(data, width)
         if fast is not None:
-            return Rows(len(fast), width, lists=fast)
+            return fast
     rows = []
     for r, row in enumerate(data):
         name = "%s row %d" % (what, r)

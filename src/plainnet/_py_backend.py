@@ -8,6 +8,10 @@ core, validates every argument before calling it, and never looks inside.
     core.get_params() -> (weights, biases)     fresh nested lists
     core.set_params(weights, biases)           already validated floats
     core.forward(x) -> list                    x: list of floats
+    core.forward_list                          None, or f(x) -> list or None: a
+                                               shortcut for an unchecked row x that
+                                               returns None unless x is a plain
+                                               list of finite numbers
     core.predict(rows) -> list of lists        rows: plainnet._data.Rows
     core.loss(rows, targets) -> float
     core.gradients(x, t) -> (weight_grads, bias_grads, loss)
@@ -86,6 +90,7 @@ class Core:
     __slots__ = ("sizes", "activations", "loss_name", "W", "B", "rng", "b1t", "b2t", "buffers",
                  "completed")
     name = name
+    forward_list = None  # every row goes through plainnet._data's checks
 
     def __init__(self, sizes, activations, loss, weights, biases):
         self.sizes = list(sizes)

@@ -1,0 +1,197 @@
+"""plainnet._pn_lists (csrc/pn_lists.c): CPython's shortcut for lists into the C core.
+
+It may only ever be a shortcut: for every input it either returns exactly what
+the checked path returns (the same bits as the Python backend) or None, and
+then the checked path runs and raises its usual error.
+"""
+
+import math
+import random
+import re
+import struct
+import threading
+from fractions import Fraction
+
+import pytest
+
+import plainnet as pn
+from conftest import random_data
+
+if "c" not in pn.available_backends():
+    pytest.skip("the C backend is not built here", allow_module_level=True)
+lists = pytest.importorskip(
+    "plainnet._pn_lists", reason="plainnet._pn_lists is built on CPython only, beside the C core")
+
+
+def _pair(sizes, seed, **kwargs):
+    """The same network on both backends."""
+    c = pn.Network(sizes, seed=seed, backend="c", **kwargs)
+    py = pn.Network(sizes, seed=seed, backend="python", **kwargs)
+    return c, py
+
+
+def _shortcut(net):
+    return net._core.forward_list
+
+
+@pytest.mark.parametrize("sizes", [[2, 2, 1], [64, 32, 10], [5, 40, 40, 3], [300, 60, 4]])
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_forward_gives_the_python_backends_bits(sizes, activation):
+    # [300, 60, 4] needs more memory than forward keeps on the stack, and has
+    # enough parameters (18304) that forward releases the GIL.
+    c, py = _pair(sizes, seed=7, activation=activation, output_activation="softmax")
+    rng = random.Random(3)
+    for _ in range(10):
+        row = [rng.uniform(-3, 3) for _ in range(sizes[0])]
+        got = _shortcut(c)(row)
+        assert type(got) is list and all(type(v) is float for v in got)
+        assert got == py.feedforward(row)
+        assert _shortcut(c)(tuple(row)) == got
+
+
+def test_ints_are_converted_as_float_does():
+    c, py = _pair([3, 4, 2], seed=1)
+    row = [1, -2, 2**60 + 1]  # the last one rounds on the way to float
+    assert _shortcut(c)(row) == py.feedforward([float(v) for v in row]) == py.feedforward(row)
+
+
+class MyFloat(float):
+    pass
+
+
+class MyList(list):
+    pass
+
+
+@pytest.mark.parametrize("row", [
+    [1.0, True, 3.0],                 # bools are refused by the checked path
+    [1.0, "2", 3.0],
+    [1.0, None, 3.0],
+    [1.0, float("nan"), 3.0],
+    [1.0, float("inf"), 3.0],
+    [1.0, -float("inf"), 3.0],
+    [1.0, 10 ** 400, 3.0],            # OverflowError in float(): the checked path words it
+    [1.0, Fraction(1, 3), 3.0],       # other numbers: converted by the checked path
+    [1.0, MyFloat(2.0), 3.0],
+    MyList([1.0, 2.0, 3.0]),
+    [1.0, 2.0],
+    [1.0, 2.0, 3.0, 4.0],
+    [],
+    [[1.0], 2.0, 3.0],
+    "abc",
+    None,
+    3.0,
+    (v for v in [1.0, 2.0, 3.0]),
+], ids=repr)
+def test_anything_unusual_takes_the_checked_path(row):
+    c, _ = _pair([3, 2, 1], seed=2)
+    assert _shortcut(c)(row) is None
+
+
+def test_numpy_input_takes_the_checked_path():
+    numpy = pytest.importorskip("numpy")
+    c, py = _pair([3, 2, 1], seed=2)
+    assert _shortcut(c)(numpy.array([1.0, 2.0, 3.0])) is None
+    assert _shortcut(c)([numpy.float64(1.0), 2.0, 3.0]) is None
+    assert c.feedforward(numpy.array([1.0, 2.0, 3.0])) == py.feedforward([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("row, error, words", [
+    ([1.0, True, 3.0], TypeError, "x[1] must be a number, not True (bool)"),
+    ([1.0, float("nan"), 3.0], ValueError, "x[1] must be finite"),
+    ([1.0, 2.0], ValueError, "x has 2 values, expected 3"),
+    ([1.0, 10 ** 400, 3.0], ValueError, "x[1] cannot be converted to a float"),
+])
+def test_network_errors_are_the_checked_paths(row, error, words):
+    for net in _pair([3, 2, 1], seed=2):
+        with pytest.raises(error, match=re.escape(words)):
+            net.feedforward(row)
+
+
+def test_feedforward_of_a_list_is_one_c_call(monkeypatch):
+    c, py = _pair([4, 3, 2], seed=5)
+    expected = py.feedforward([0.5, -1.0, 2.0, 0.25])
+
+    def no_checked_path(*args, **kwargs):
+        raise AssertionError("the checked path ran")
+
+    monkeypatch.setattr(pn.network, "as_vector", no_checked_path)
+    assert c.feedforward([0.5, -1.0, 2.0, 0.25]) == expected
+
+
+def test_a_scaled_network_scales_first():
+    data, targets = random_data(20, 3, 1, seed=4)
+    data = [[100 * v + 50 for v in row] for row in data]
+    c, py = _pair([3, 4, 1], seed=6)
+    c.train(data, targets, epochs=3, scale=True)
+    py.train(data, targets, epochs=3, scale=True)
+    assert c.feedforward(data[0]) == py.feedforward(data[0])
+
+
+def test_forward_refuses_memory_that_is_not_a_network():
+    c, _ = _pair([3, 2, 1], seed=2)
+    with pytest.raises(ValueError, match="not a plainnet network"):
+        lists.forward(bytearray(4096), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="not a plainnet network"):
+        lists.forward(bytearray(8), [1.0, 2.0, 3.0])
+    with pytest.raises(BufferError):
+        lists.forward(b"x" * 4096, [1.0, 2.0, 3.0])  # read-only
+    with pytest.raises(TypeError):
+        lists.forward(object(), [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError):
+        lists.forward(bytearray(8))
+    # a network's block cut short is refused, not read past its end
+    from plainnet._pn_c import ffi
+
+    whole = ffi.buffer(c._core._mem)
+    with pytest.raises(ValueError, match="not a plainnet network"):
+        lists.forward(memoryview(whole)[:64], [1.0, 2.0, 3.0])
+
+
+def test_pack_rows_packs_float64_rows():
+    rows = [[1.0, -2, 3.5], (0.1, 2**60 + 1, -0.0)]
+    packed = lists.pack_rows(rows, 3)
+    assert type(packed) is bytearray
+    values = struct.unpack("6d", packed)
+    assert values == (1.0, -2.0, 3.5, 0.1, float(2**60 + 1), -0.0)
+    assert math.copysign(1.0, values[5]) == -1.0
+
+
+@pytest.mark.parametrize("rows", [
+    [], [[1.0, 2.0], [3.0]], [[1.0, 2.0], [3.0, True]], [[1.0, 2.0], [3.0, float("nan")]],
+    [[1.0, 2.0], "ab"], [[1.0, 2.0], None], MyList([[1.0, 2.0]]), [MyList([1.0, 2.0])],
+    [[1.0, MyFloat(2.0)]], iter([[1.0, 2.0]]),
+], ids=repr)
+def test_pack_rows_returns_none_for_anything_unusual(rows):
+    assert lists.pack_rows(rows, 2) is None
+
+
+def test_pack_rows_refuses_a_bad_width():
+    with pytest.raises(ValueError):
+        lists.pack_rows([[1.0]], 0)
+    with pytest.raises(TypeError):
+        lists.pack_rows([[1.0]], "1")
+
+
+def test_large_network_forward_from_threads():
+    """forward releases the GIL for large networks: threads still agree."""
+    c, py = _pair([128, 64, 8], seed=9)
+    assert c._core._n_params >= 8192
+    rng = random.Random(1)
+    rows = [[rng.uniform(-1, 1) for _ in range(128)] for _ in range(30)]
+    expected = [py.feedforward(r) for r in rows]
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                assert [c.feedforward(r) for r in rows] == expected
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
