@@ -1233,7 +1233,11 @@ int pn_train(pn_net *net, const double *x, size_t x_len, const double *t, size_t
      * so it stops at the very epoch, with the very loss, of a per-epoch run. */
     rng_at_start = rng != NULL ? *rng : 0;
     pn_epoch_begin(net);
+    /* train_epochs stops after an epoch whose loss is not finite, which may
+     * be the last: so the last loss is checked too (its parameters may all
+     * still be finite, for a loss that overflowed). */
     if (train_epochs(net, x, t, n_rows, 0, epochs, lrs, rng, order, losses) == epochs
+        && isfinite(losses[epochs - 1])
         && first_nonfinite(area(net, net->store), net->n_store) == net->n_store) {
         net->epoch_open = 0;
         net->epochs += epochs;

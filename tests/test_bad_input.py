@@ -149,6 +149,20 @@ def test_divergence_restores_last_finite_epoch(backend):
     assert replay.weights == net.weights and replay.biases == net.biases
 
 
+def test_loss_overflow_in_the_last_epoch_is_divergence(backend):
+    """Regression (found by test_parity's hypothesis run): the loss overflows to
+    inf in the last epoch while the weights stay finite, w = 1 - (1e-300 *
+    2e155) * 1e155.  The C core returned that inf as a loss; it must raise, as
+    the Python backend does, and keep the weights from before the epoch."""
+    net = pn.Network([1, 1], backend=backend, activation="linear")
+    net.set_weights([[[1.0]]], [[0.0]])
+    for epochs in (1, 2):
+        with pytest.raises(pn.TrainingDiverged) as info:
+            net.train([[1e155]], [0.0], epochs=epochs, learning_rate=1e-300)
+        assert info.value.epoch == 1 and info.value.losses == []
+        assert net.weights == [[[1.0]]] and net.biases == [[0.0]]
+
+
 def test_fast_and_careful_validation_agree(backend):
     """Plain lists of numbers take a fast path; everything else the careful one.
     Both must accept and reject the same inputs, with the same values."""

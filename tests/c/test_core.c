@@ -364,7 +364,8 @@ static void test_wide(void)
 }
 
 /* A huge learning rate: the weights become infinite in epoch 1 while its loss
- * is finite; the weights are restored and that loss is reported. */
+ * is finite; the weights are restored and that loss is reported.  Then the
+ * other way round. */
 static void test_divergence(void)
 {
     const size_t sizes[2] = {1, 1};
@@ -379,6 +380,15 @@ static void test_divergence(void)
     CHECK(train(net, x, 1, t, 1, 3, 1e300, losses, 3, &done) == PN_EDIVERGED);
     CHECK(done == 0);
     CHECK(losses[0] == 1e150 * 1e150);
+    CHECK(pn_get_params(net, back, 2) == PN_OK);
+    CHECK(back[0] == 1.0 && back[1] == 0.0);
+
+    /* The loss overflows in the last epoch while the weights stay finite
+     * (w = 1 - (1e-300 * 2e155) * 1e155): divergence all the same. */
+    x[0] = 1e155;
+    done = 99;
+    CHECK(train(net, x, 1, t, 1, 1, 1e-300, losses, 3, &done) == PN_EDIVERGED);
+    CHECK(done == 0 && isinf(losses[0]));
     CHECK(pn_get_params(net, back, 2) == PN_OK);
     CHECK(back[0] == 1.0 && back[1] == 0.0);
     free(net);
