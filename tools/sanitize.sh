@@ -2,7 +2,9 @@
 # Compile csrc/plainnet.c with tests/c/test_core.c under AddressSanitizer and
 # UndefinedBehaviorSanitizer (and strict C99 warnings) and run it, once with the
 # x86-64 AVX2 dispatch and once baseline only, then both again at -O3 without
-# sanitizers; all must pass and give the same bits (the digest).  Any report fails.  Usage: tools/sanitize.sh  (CC=gcc|clang)
+# sanitizers; all must pass and give the same bits (the digest).  Then the
+# CPython extension csrc/pn_lists.c, built with the sanitizers, runs its tests.
+# Any report fails.  Usage: tools/sanitize.sh  (CC=gcc|clang, PYTHON=python)
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -22,5 +24,31 @@ set -- $digests
 if [ "$#" -ne 4 ] || [ "$1" != "$2" ] || [ "$1" != "$3" ] || [ "$1" != "$4" ]; then
     echo "sanitize: the builds give different bits:$digests" >&2
     exit 1
+fi
+
+# plainnet._pn_lists (csrc/pn_lists.c) runs inside CPython: build it with the
+# sanitizers into a copy of the installed package and run its tests and the
+# parity tests there.  Needs the python on PATH to have plainnet (with the C
+# core) and pytest, as in CI; skipped with the reason otherwise.
+PY=${PYTHON:-python}
+pkg=$("$PY" -c 'import os, plainnet._pn_lists, plainnet._pn_c, pytest, plainnet
+print(os.path.dirname(plainnet.__file__))' 2>/dev/null) || pkg=""
+if [ -z "$pkg" ]; then
+    echo "sanitize: plainnet._pn_lists skipped: $PY lacks plainnet with its C modules, or pytest"
+else
+    echo "sanitize: plainnet._pn_lists under AddressSanitizer and UBSan"
+    cp -r "$pkg" "$out/plainnet"
+    rm -f "$out"/plainnet/_pn_lists.*
+    $CC -shared -fPIC -std=c99 -Wall -Wextra -Werror $sanitizers -g -ffp-contract=off \
+        -Icsrc -I"$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+        csrc/pn_lists.c csrc/plainnet.c -lm \
+        -o "$out/plainnet/_pn_lists$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')"
+    # Python itself is not instrumented: the runtimes are preloaded, and leaks
+    # (the interpreter's own, at exit) are not checked.
+    preload="$($CC -print-file-name=libasan.so):$($CC -print-file-name=libubsan.so)"
+    root=$(pwd)
+    (cd "$out" && LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONPATH="$out" \
+        "$PY" -m pytest -q -p no:cacheprovider "$root/tests/test_pn_lists.py" "$root/tests/test_parity.py")
 fi
 echo "sanitize: clean"
