@@ -12,6 +12,7 @@ A peer that cannot run here raises :class:`Skip` with the reason.
 
 import gc
 import importlib
+import sys
 import time
 import warnings
 
@@ -90,28 +91,48 @@ def accuracy(outputs, targets):
 
 
 # -- plainnet --------------------------------------------------------------
+def without_pn_lists():
+    """Check that plainnet._pn_lists (CPython's C path for lists) is loaded, so
+    that a peer can measure plainnet without it: lists checked and packed in
+    Python, as on PyPy or where only the cffi module is built."""
+    if "plainnet._pn_lists" not in sys.modules:
+        raise Skip("plainnet._pn_lists is not built here: the plain peer already goes without it")
+
+
 class PlainnetTrain(Runner):
     """plainnet's own ``Network.train`` on the given backend.
 
     input="list" passes lists of Python floats (the plain API); "ndarray"
     passes float64 numpy arrays, which the C backend may read in place.
+    With lists_in_c=False the lists are checked and packed in Python, without
+    plainnet._pn_lists (see :func:`without_pn_lists`).
     """
 
-    def __init__(self, pn, wl, backend, epochs=None, rows=None, input="list"):
+    def __init__(self, pn, wl, backend, epochs=None, rows=None, input="list", lists_in_c=True):
         if backend not in pn.available_backends():
             raise Skip("plainnet backend %r is not available here (available: %s)"
                        % (backend, pn.available_backends()))
+        self.net = pn.Network.from_weights(wl.W0, wl.B0, backend=backend)
+        if not lists_in_c:
+            without_pn_lists()
+        self.lists_in_c = lists_in_c
         self.wl = wl
         rows = self._training_work(wl, epochs, rows)
         if input == "list":
             self.X, self.T = wl.X_list[:rows], wl.T_list[:rows]
         else:
             self.X, self.T = wl.X[:rows], wl.T[:rows]
-        self.net = pn.Network.from_weights(wl.W0, wl.B0, backend=backend)
 
     def run(self):
         self.net.set_weights(self.wl.W0, self.wl.B0)
-        return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
+        if self.lists_in_c:
+            return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
+        # plainnet._data uses the extension only while it is in sys.modules
+        lists = sys.modules.pop("plainnet._pn_lists")
+        try:
+            return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
+        finally:
+            sys.modules["plainnet._pn_lists"] = lists
 
     def measure_quality(self):
         if self.reduced:

@@ -263,6 +263,9 @@ def training_peers(pn, wl, builder, cfg, tutorial=False):
         ("plainnet c", "Network.train, lists of floats in", lambda: P.PlainnetTrain(pn, wl, "c")),
         ("plainnet c, ndarray in", "Network.train, float64 arrays in",
          lambda: P.PlainnetTrain(pn, wl, "c", input="ndarray")),
+        ("plainnet c, lists via Python", "Network.train, lists checked and packed in Python, "
+         "without plainnet._pn_lists (as on PyPy)",
+         lambda: P.PlainnetTrain(pn, wl, "c", lists_in_c=False)),
         ("plainnet python", "Network.train, lists of floats in",
          lambda: P.PlainnetTrain(pn, wl, "python", epochs=py_epochs, rows=py_rows)),
     ]
@@ -334,6 +337,12 @@ def run_predict(pn, np, wl, cfg):
             raise Skip("plainnet backend %r is not available here" % backend)
         return pn.Network.from_weights(W, B, backend=backend)
 
+    def plainnet_lists_via_python():
+        net = plainnet("c")
+        P.without_pn_lists()
+        net._core.forward_list = None  # the shortcut of Network.feedforward
+        return net
+
     def calls(fn, arg, before=None):
         if before:
             before()
@@ -366,6 +375,9 @@ def run_predict(pn, np, wl, cfg):
     print("\nW4a: single-row predict latency, 64-32-10")
     latency = [
         ("plainnet c", "feedforward(list of 64 floats)", lambda: calls(plainnet("c").feedforward, x_list)),
+        ("plainnet c, lists via Python", "feedforward(list of 64 floats) checked and packed in "
+         "Python, without plainnet._pn_lists (as on PyPy)",
+         lambda: calls(plainnet_lists_via_python().feedforward, x_list)),
         ("plainnet python", "feedforward(list of 64 floats)",
          lambda: calls(plainnet("python").feedforward, x_list)),
         ("numpy per-layer", "np.dot per layer on a float64 array (no list conversion)",
