@@ -13,6 +13,8 @@ import threading
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import plainnet as pn
 from conftest import random_data
@@ -195,3 +197,32 @@ def test_large_network_forward_from_threads():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def _outcome(fn, *args):
+    try:
+        return "ok", fn(*args)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2 ** 1100), max_value=2 ** 1100),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.fractions(max_denominator=7),
+    st.builds(MyFloat, st.floats(allow_nan=False, allow_infinity=False)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_values, min_size=0, max_size=5), st.booleans())
+def test_any_row_gives_the_same_outcome_on_both_backends(row, as_tuple):
+    """Whatever a row holds, the C backend (with the shortcut) returns the
+    Python backend's outputs, or raises its exception with its message."""
+    c, py = _pair([4, 3, 2], seed=8)
+    x = tuple(row) if as_tuple else row
+    assert repr(_outcome(c.feedforward, x)) == repr(_outcome(py.feedforward, x))
+    assert repr(_outcome(c.predict, [x, x])) == repr(_outcome(py.predict, [x, x]))
