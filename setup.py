@@ -29,8 +29,8 @@ def _flag(name):
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _banner(why):
-    lines = [
+def _banner(why, what=None):
+    lines = what or [
         "plainnet: the C core was NOT built; installing pure Python.",
         "Why: %s" % why,
         "plainnet works the same without it, only slower. To get it, install a C",
@@ -98,7 +98,36 @@ def _build_script():
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that falls back to pure Python, unless PLAINNET_REQUIRE_C is set."""
+    """build_ext that falls back to pure Python, unless PLAINNET_REQUIRE_C is set.
+
+    The extension named ``optional`` (plainnet._pn_lists, set by main) is
+    built after the C core, and on its own: if only it fails, the C core is
+    installed without it (lists then take the checked Python path into the
+    core, with the same results).
+    """
+
+    optional = None
+
+    def build_extensions(self):
+        lists = [ext for ext in self.extensions if ext.name == self.optional]
+        self.extensions = [ext for ext in self.extensions if ext.name != self.optional]
+        build_ext.build_extensions(self)
+        for ext in lists:
+            try:
+                self.build_extension(ext)
+            except Exception as exc:  # noqa: BLE001
+                why = "building %s failed (%s: %s)" % (ext.name, type(exc).__name__, exc)
+                if _flag("PLAINNET_REQUIRE_C"):
+                    _fail(why)
+                _banner(why, [
+                    "plainnet: the C core was built, but not %s." % ext.name,
+                    "Why: %s" % why,
+                    "The C backend works the same without it; Python lists reach the",
+                    "core through Python's checks, which is slower for lists.",
+                    "PLAINNET_REQUIRE_C=1 makes this an error.",
+                ])
+                continue
+            self.extensions.append(ext)  # so that it is installed
 
     def run(self):
         try:
@@ -128,6 +157,7 @@ def main():
                       "cmdclass": {"build_ext": OptionalBuildExt}}
             if build["builds_lists"]():  # CPython: csrc/pn_lists.c, lists at C speed
                 kwargs["ext_modules"] = [build["lists_extension"]()]
+                OptionalBuildExt.optional = kwargs["ext_modules"][0].name
         elif _flag("PLAINNET_REQUIRE_C"):
             _fail(why)
         else:

@@ -12,6 +12,9 @@
 #   6 sdist     python -m build --sdist holds csrc/ and tests/; it builds both a
 #               pure and a C wheel, and its own tests pass on the C one
 #   7 contents  check-wheel-contents on the pure and the C wheel
+#   8 lists     csrc/pn_lists.c made not to compile (CPython only): the C core
+#               installs without plainnet._pn_lists, says so, passes the suite;
+#               with PLAINNET_REQUIRE_C=1 the install fails
 #
 # Usage: tools/install_matrix.sh            (PYTHON=python3.X to choose the interpreter)
 # Prints one PASS/FAIL line per case; exits 1 if any case fails.  Builds work on
@@ -256,6 +259,29 @@ case_wheel_contents() {
     return $rc
 }
 
+case_lists_broken() {
+    local venv src got lists
+    venv=$(new_venv lists) && src=$(fresh_source src-lists) || return 1
+    echo '#error "made not to compile by tools/install_matrix.sh"' >>"$src/csrc/pn_lists.c"
+    "$venv/bin/python" -m pip install --quiet cffi || return 1
+    with_test_deps "$venv" || return 1
+    "$venv/bin/python" -m pip install -v "$src" >"$WORK/lists-build.log" 2>&1 || {
+        tail -30 "$WORK/lists-build.log"; return 1; }
+    grep -q "the C core was built, but not plainnet._pn_lists" "$WORK/lists-build.log" || {
+        echo "no banner in the build output"; DETAIL="no banner"; return 1; }
+    suite "$venv" | tail -3 || return 1
+    got=$(backends "$venv") || return 1
+    lists=$("$venv/bin/python" -c 'import importlib.util as u; print(u.find_spec("plainnet._pn_lists") is not None)')
+    expect backends "$got" "['c', 'python']" && expect "plainnet._pn_lists installed" "$lists" False || return 1
+    if PLAINNET_REQUIRE_C=1 "$venv/bin/python" -m pip install --force-reinstall --no-deps "$src" \
+            >"$WORK/lists-require.log" 2>&1; then
+        DETAIL="PLAINNET_REQUIRE_C=1 installed it anyway"; return 1
+    fi
+    grep -q "PLAINNET_REQUIRE_C=1 but the C core cannot be built: building plainnet._pn_lists failed" \
+        "$WORK/lists-require.log" || { DETAIL="PLAINNET_REQUIRE_C=1 failed without the message"; return 1; }
+    DETAIL="banner shown, backends $got without plainnet._pn_lists, suite passes; PLAINNET_REQUIRE_C=1 fails"
+}
+
 echo "install_matrix: $("$PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])'), pip cache $PIP_CACHE_DIR"
 case_ 1 "default install (compiler and cffi)" case_default
 case_ 2 "no C compiler (CC=false): pure fallback" case_no_compiler
@@ -264,9 +290,14 @@ case_ 4 "pure wheel, offline install (--no-index)" case_offline
 case_ 5 "PLAINNET_REQUIRE_C=1 without a compiler fails" case_require_c
 case_ 6 "sdist: contents, pure and C rebuilds, its tests" case_sdist
 case_ 7 "check-wheel-contents (pure and C wheels)" case_wheel_contents
+N_CASES=7
+if "$PYTHON" -c 'import platform, sys; sys.exit(platform.python_implementation() != "CPython")'; then
+    case_ 8 "only plainnet._pn_lists fails to compile: the C core without it" case_lists_broken
+    N_CASES=8
+fi
 
 if [ "${#FAILED[@]}" -gt 0 ]; then
     echo "install_matrix: FAIL (cases ${FAILED[*]}) in $((SECONDS - START)) s"
     exit 1
 fi
-echo "install_matrix: PASS, 7 cases in $((SECONDS - START)) s"
+echo "install_matrix: PASS, $N_CASES cases in $((SECONDS - START)) s"
