@@ -80,8 +80,12 @@ LISTS_SOURCES = [_from_root("csrc", "pn_lists.c")] + SOURCES
 
 def builds_lists():
     """True where plainnet._pn_lists is built: CPython (PyPy's cpyext would
-    make it slower than cffi, which is PyPy's fast way in)."""
-    return platform.python_implementation() == "CPython"
+    make it slower than cffi, which is PyPy's fast way in), but not a
+    free-threaded build, where its unlocked reads of list items would race."""
+    import sysconfig
+
+    return (platform.python_implementation() == "CPython"
+            and not sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 def lists_extension():
