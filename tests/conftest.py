@@ -35,6 +35,11 @@ def random_data(n_rows, n_in, n_out, seed=0):
     return data, targets
 
 
+def both_backends(sizes, seed, **kwargs):
+    """The same network on the Python and on the C backend: (python, c)."""
+    return tuple(plainnet.Network(sizes, seed=seed, backend=b, **kwargs) for b in ("python", "c"))
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """The name of a backend available here: "c" and "python", or "python" alone."""

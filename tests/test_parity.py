@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import plainnet
 from plainnet import _maths
 
-from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS
+from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS, both_backends
 
 pytestmark = pytest.mark.skipif(
     "c" not in plainnet.available_backends(), reason="the C backend is not built here"
@@ -32,12 +32,8 @@ COMBOS = [(a, a, "mse") for a in _maths.ACTIVATIONS if a != "softmax"] + [
 
 
 def pair(sizes, seed, hidden="sigmoid", output=None, loss="mse"):
-    """The same network on both backends."""
-    return [
-        plainnet.Network(sizes, seed=seed, backend=b, activation=hidden,
-                         output_activation=output, loss=loss)
-        for b in ("python", "c")
-    ]
+    """The same network on both backends: (python, c)."""
+    return both_backends(sizes, seed, activation=hidden, output_activation=output, loss=loss)
 
 
 def same(a, b):

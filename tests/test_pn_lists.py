@@ -17,19 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import plainnet as pn
-from conftest import random_data
+from conftest import both_backends, random_data
 
 if "c" not in pn.available_backends():
     pytest.skip("the C backend is not built here", allow_module_level=True)
 lists = pytest.importorskip(
     "plainnet._pn_lists", reason="plainnet._pn_lists is built on CPython only, beside the C core")
-
-
-def _pair(sizes, seed, **kwargs):
-    """The same network on both backends."""
-    c = pn.Network(sizes, seed=seed, backend="c", **kwargs)
-    py = pn.Network(sizes, seed=seed, backend="python", **kwargs)
-    return c, py
 
 
 def _shortcut(net):
@@ -41,7 +34,7 @@ def _shortcut(net):
 def test_forward_gives_the_python_backends_bits(sizes, activation):
     # [300, 60, 4] needs more memory than forward keeps on the stack, and has
     # enough parameters (18304) that forward releases the GIL.
-    c, py = _pair(sizes, seed=7, activation=activation, output_activation="softmax")
+    py, c = both_backends(sizes, seed=7, activation=activation, output_activation="softmax")
     rng = random.Random(3)
     for _ in range(10):
         row = [rng.uniform(-3, 3) for _ in range(sizes[0])]
@@ -52,7 +45,7 @@ def test_forward_gives_the_python_backends_bits(sizes, activation):
 
 
 def test_ints_are_converted_as_float_does():
-    c, py = _pair([3, 4, 2], seed=1)
+    py, c = both_backends([3, 4, 2], seed=1)
     row = [1, -2, 2**60 + 1]  # the last one rounds on the way to float
     assert _shortcut(c)(row) == py.feedforward([float(v) for v in row]) == py.feedforward(row)
 
@@ -86,13 +79,13 @@ class MyList(list):
     (v for v in [1.0, 2.0, 3.0]),
 ], ids=repr)
 def test_anything_unusual_takes_the_checked_path(row):
-    c, _ = _pair([3, 2, 1], seed=2)
+    _, c = both_backends([3, 2, 1], seed=2)
     assert _shortcut(c)(row) is None
 
 
 def test_numpy_input_takes_the_checked_path():
     numpy = pytest.importorskip("numpy")
-    c, py = _pair([3, 2, 1], seed=2)
+    py, c = both_backends([3, 2, 1], seed=2)
     assert _shortcut(c)(numpy.array([1.0, 2.0, 3.0])) is None
     assert _shortcut(c)([numpy.float64(1.0), 2.0, 3.0]) is None
     assert c.feedforward(numpy.array([1.0, 2.0, 3.0])) == py.feedforward([1.0, 2.0, 3.0])
@@ -105,13 +98,13 @@ def test_numpy_input_takes_the_checked_path():
     ([1.0, 10 ** 400, 3.0], ValueError, "x[1] cannot be converted to a float"),
 ])
 def test_network_errors_are_the_checked_paths(row, error, words):
-    for net in _pair([3, 2, 1], seed=2):
+    for net in both_backends([3, 2, 1], seed=2):
         with pytest.raises(error, match=re.escape(words)):
             net.feedforward(row)
 
 
 def test_feedforward_of_a_list_is_one_c_call(monkeypatch):
-    c, py = _pair([4, 3, 2], seed=5)
+    py, c = both_backends([4, 3, 2], seed=5)
     expected = py.feedforward([0.5, -1.0, 2.0, 0.25])
 
     def no_checked_path(*args, **kwargs):
@@ -124,14 +117,14 @@ def test_feedforward_of_a_list_is_one_c_call(monkeypatch):
 def test_a_scaled_network_scales_first():
     data, targets = random_data(20, 3, 1, seed=4)
     data = [[100 * v + 50 for v in row] for row in data]
-    c, py = _pair([3, 4, 1], seed=6)
+    py, c = both_backends([3, 4, 1], seed=6)
     c.train(data, targets, epochs=3, scale=True)
     py.train(data, targets, epochs=3, scale=True)
     assert c.feedforward(data[0]) == py.feedforward(data[0])
 
 
 def test_forward_refuses_memory_that_is_not_a_network():
-    c, _ = _pair([3, 2, 1], seed=2)
+    _, c = both_backends([3, 2, 1], seed=2)
     with pytest.raises(ValueError, match="not a plainnet network"):
         lists.forward(bytearray(4096), [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="not a plainnet network"):
@@ -177,7 +170,7 @@ def test_pack_rows_refuses_a_bad_width():
 
 def test_large_network_forward_from_threads():
     """forward releases the GIL for large networks: threads still agree."""
-    c, py = _pair([128, 64, 8], seed=9)
+    py, c = both_backends([128, 64, 8], seed=9)
     assert c._core._n_params >= 8192
     rng = random.Random(1)
     rows = [[rng.uniform(-1, 1) for _ in range(128)] for _ in range(30)]
@@ -222,7 +215,7 @@ _values = st.one_of(
 def test_any_row_gives_the_same_outcome_on_both_backends(row, as_tuple):
     """Whatever a row holds, the C backend (with the shortcut) returns the
     Python backend's outputs, or raises its exception with its message."""
-    c, py = _pair([4, 3, 2], seed=8)
+    py, c = both_backends([4, 3, 2], seed=8)
     x = tuple(row) if as_tuple else row
     assert repr(_outcome(c.feedforward, x)) == repr(_outcome(py.feedforward, x))
     assert repr(_outcome(c.predict, [x, x])) == repr(_outcome(py.predict, [x, x]))
