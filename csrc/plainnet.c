@@ -301,9 +301,10 @@ size_t pn_scratch_len(const pn_net *net)
 int pn_net_check(const void *mem, size_t bytes)
 {
     const pn_net *net = (const pn_net *)mem;
+    int rc;
     if (mem == NULL || (uintptr_t)mem % sizeof(double) != 0) return PN_EINVAL;
     if (bytes < offsetof(struct pn_net, layer)) return PN_ESIZE;
-    if (net->magic != PN_MAGIC) return PN_ESTATE;
+    if ((rc = check_net(net)) != PN_OK) return rc; /* the magic */
     if (net->n_layers == 0
         || net->n_layers > (bytes - offsetof(struct pn_net, layer)) / sizeof(pn_layer)
         || net->bytes > bytes)
