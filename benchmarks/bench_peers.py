@@ -125,14 +125,13 @@ class PlainnetTrain(Runner):
 
     def run(self):
         self.net.set_weights(self.wl.W0, self.wl.B0)
-        if self.lists_in_c:
-            return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
         # plainnet._data uses the extension only while it is in sys.modules
-        lists = sys.modules.pop("plainnet._pn_lists")
+        hidden = None if self.lists_in_c else sys.modules.pop("plainnet._pn_lists")
         try:
             return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
         finally:
-            sys.modules["plainnet._pn_lists"] = lists
+            if hidden is not None:
+                sys.modules["plainnet._pn_lists"] = hidden
 
     def measure_quality(self):
         if self.reduced:
