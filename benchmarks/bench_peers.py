@@ -125,13 +125,17 @@ class PlainnetTrain(Runner):
 
     def run(self):
         self.net.set_weights(self.wl.W0, self.wl.B0)
-        # plainnet._data uses the extension only while it is in sys.modules
-        hidden = None if self.lists_in_c else sys.modules.pop("plainnet._pn_lists")
+        # the C core packs lists with the extension only while its backend has it
+        from plainnet import _c_backend
+
+        hidden = None if self.lists_in_c else _c_backend._pn_lists
+        if hidden is not None:
+            _c_backend._pn_lists = None
         try:
             return timed(self.net.train, self.X, self.T, self.epochs, self.wl.lr)
         finally:
             if hidden is not None:
-                sys.modules["plainnet._pn_lists"] = hidden
+                _c_backend._pn_lists = hidden
 
     def measure_quality(self):
         if self.reduced:

@@ -44,11 +44,12 @@
  * No global or static mutable state; nothing is allocated.  The functions
  * taking a const pn_net * only read it, so they may run concurrently.
  */
-#include "plainnet.h"
-
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#define PN_ACTIVATION_FUNCTIONS /* the helpers of pn_activations.h */
+#include "plainnet.h"
 
 /* ---- portability -------------------------------------------------------- */
 
@@ -93,7 +94,6 @@
 
 #define PN_MAGIC 0x706c6e31u /* "pln1" */
 #define PN_ALIGN 64          /* bytes: arrays start on cache lines */
-#define PN_LEAKY_SLOPE 0.01
 #define PN_NARROW 4          /* layers this wide or wider use the blocked kernels */
 
 /* ---- the network block ---------------------------------------------------- */
@@ -104,6 +104,7 @@ typedef struct {
     size_t wt;  /* store offset (doubles) of WT[i * n_out + j], i-major */
     size_t b;   /* store offset of the biases */
     size_t w;   /* store offset of the j-major mirror W[j * n_in + i]; layers >= 1 only */
+    size_t z;   /* scratch offset of this layer's pre-activations */
     size_t out; /* scratch offset of this layer's outputs */
 } pn_layer;
 
@@ -119,7 +120,7 @@ struct pn_net {
     size_t scratch_len; /* doubles of scratch (pn_scratch_len) */
     size_t max_width;
     int narrow;         /* every layer has fewer than PN_NARROW neurons */
-    size_t zlast, dbuf, sbuf, gbuf; /* scratch offsets */
+    size_t dbuf, sbuf, gbuf; /* scratch offsets */
     size_t data;        /* byte offset from the struct to its doubles */
     size_t store, saved, work, gsum; /* offsets (doubles) of the four areas */
     pn_layer layer[];
@@ -168,7 +169,7 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
 {
     size_t n_layers, l, header, bytes, doubles;
     size_t n_params = 0, store = 0, scratch = 0, max_width = 0, nw;
-    size_t zlast, dbuf, sbuf, gbuf;
+    size_t dbuf, sbuf, gbuf;
 
     if (sizes == NULL || n_sizes < 2) return 0;
     n_layers = n_sizes - 1;
@@ -187,13 +188,13 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         if (!place(&store, nw, &layer.wt) || !place(&store, n_out, &layer.b)) return 0;
         layer.w = 0;
         if (l > 0 && !place(&store, nw, &layer.w)) return 0;
-        if (!place(&scratch, n_out, &layer.out)) return 0;
+        if (!place(&scratch, n_out, &layer.z) || !place(&scratch, n_out, &layer.out)) return 0;
         if (net != NULL) {
             layer.act = net->layer[l].act;
             net->layer[l] = layer;
         }
     }
-    if (!place(&scratch, sizes[n_layers], &zlast) || !place(&scratch, max_width, &dbuf)
+    if (!place(&scratch, max_width, &dbuf)
         || !place(&scratch, max_width, &sbuf) || !place(&scratch, max_width, &gbuf))
         return 0;
     /* store + saved copy + training scratch + mini-batch gradient sums */
@@ -213,7 +214,6 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         net->narrow = 1;
         for (l = 1; l < n_sizes; l++)
             if (sizes[l] >= PN_NARROW) net->narrow = 0;
-        net->zlast = zlast;
         net->dbuf = dbuf;
         net->sbuf = sbuf;
         net->gbuf = gbuf;
@@ -245,13 +245,13 @@ int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
 
     if (mem == NULL || sizes == NULL || activations == NULL) return PN_EINVAL;
     if ((uintptr_t)mem % sizeof(double) != 0) return PN_EINVAL;
-    if (loss < PN_MSE || loss > PN_CATEGORICAL_CROSSENTROPY) return PN_EINVAL;
+    if (pn_loss_name(loss) == NULL) return PN_EINVAL;
     need = pn_net_bytes(n_sizes, sizes);
     if (need == 0) return PN_EINVAL;
     if (bytes < need) return PN_ESIZE;
     for (l = 0; l + 1 < n_sizes; l++) {
         const int act = activations[l];
-        if (act < PN_SIGMOID || act > PN_SOFTMAX) return PN_EINVAL;
+        if (pn_activation_name(act) == NULL) return PN_EINVAL;
         /* softmax has no element-wise derivative for backpropagation */
         if (act == PN_SOFTMAX && l + 2 != n_sizes) return PN_EINVAL;
     }
@@ -375,67 +375,127 @@ int pn_get_params(const pn_net *net, double *params, size_t n)
     return PN_OK;
 }
 
-/* ---- scalar maths (twins of _maths.py) ------------------------------------- */
+/* ---- names of the codes ----------------------------------------------------- */
 
-PN_INLINE double sigmoid(double x)
+#define PN_NAME_CASE(NAME, f, df) \
+    case PN_##NAME:               \
+        return PN_LOWER_##NAME;
+#define PN_LOWER_SIGMOID "sigmoid"
+#define PN_LOWER_TANH "tanh"
+#define PN_LOWER_RELU "relu"
+#define PN_LOWER_LEAKY_RELU "leaky_relu"
+#define PN_LOWER_LINEAR "linear"
+#define PN_LOWER_SOFTPLUS "softplus"
+#define PN_LOWER_SILU "silu"
+#define PN_LOWER_GELU "gelu"
+
+const char *pn_activation_name(int code)
 {
-    double e;
-    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
-    e = exp(x);
-    return e / (1.0 + e);
+    switch (code) {
+    PN_ACTIVATIONS(PN_NAME_CASE)
+    case PN_SOFTMAX: return "softmax";
+    default: return NULL;
+    }
 }
 
-/* y = f(z), element-wise or softmax; y may be z. */
-PN_INLINE void activate(int act, const double *z, double *y, size_t n)
+const char *pn_loss_name(int code)
+{
+    switch (code) {
+    case PN_MSE: return "mse";
+    case PN_BINARY_CROSSENTROPY: return "binary_crossentropy";
+    case PN_CATEGORICAL_CROSSENTROPY: return "categorical_crossentropy";
+    default: return NULL;
+    }
+}
+
+const char *pn_optimizer_name(int code)
+{
+    switch (code) {
+    case PN_OPT_SGD: return "sgd";
+    case PN_OPT_MOMENTUM: return "momentum";
+    case PN_OPT_ADAM: return "adam";
+    default: return NULL;
+    }
+}
+
+/* ---- activations (the list in pn_activations.h, twins of _registry.py) ------------ */
+
+/* Every code was checked by pn_net_init, so the defaults below cannot be
+ * reached; should memory be corrupted, they give NaN, never a plausible
+ * number from another formula. */
+
+/* f(z) of an element-wise activation. */
+#define PN_F_CASE(NAME, f, df) \
+    case PN_##NAME:            \
+        return (f);
+PN_INLINE double activation(int act, double z)
+{
+    switch (act) {
+    PN_ACTIVATIONS(PN_F_CASE)
+    default: return NAN;
+    }
+}
+
+/* f'(z) of an element-wise activation, from z and y = f(z). */
+#define PN_DF_CASE(NAME, f, df) \
+    case PN_##NAME:             \
+        return (df);
+PN_INLINE double derivative(int act, double z, double y)
+{
+    (void)z;
+    (void)y;
+    switch (act) {
+    PN_ACTIVATIONS(PN_DF_CASE)
+    default: return NAN;
+    }
+}
+
+/* y = f(z), element-wise or softmax. */
+#define PN_ACTIVATE_CASE(NAME, f, df)                  \
+    case PN_##NAME:                                    \
+        for (k = 0; k < n; k++) {                      \
+            const double z = zs[k];                    \
+            y[k] = (f);                                \
+        }                                              \
+        break;
+PN_INLINE void activate(int act, const double *PN_RESTRICT zs, double *PN_RESTRICT y, size_t n)
 {
     size_t k;
     switch (act) {
-    case PN_SIGMOID:
-        for (k = 0; k < n; k++) y[k] = sigmoid(z[k]);
-        break;
-    case PN_TANH:
-        for (k = 0; k < n; k++) y[k] = tanh(z[k]);
-        break;
-    case PN_RELU:
-        for (k = 0; k < n; k++) y[k] = z[k] > 0.0 ? z[k] : 0.0;
-        break;
-    case PN_LEAKY_RELU:
-        for (k = 0; k < n; k++) y[k] = z[k] > 0.0 ? z[k] : PN_LEAKY_SLOPE * z[k];
-        break;
+    PN_ACTIVATIONS(PN_ACTIVATE_CASE)
     case PN_SOFTMAX: {
-        double m = z[0], s = 0.0;
+        double m = zs[0], s = 0.0;
         for (k = 0; k < n; k++)
-            if (z[k] > m) m = z[k];
-        for (k = 0; k < n; k++) y[k] = exp(z[k] - m);
+            if (zs[k] > m) m = zs[k];
+        for (k = 0; k < n; k++) y[k] = exp(zs[k] - m);
         for (k = 0; k < n; k++) s += y[k];
         for (k = 0; k < n; k++) y[k] = y[k] / s;
         break;
     }
-    default: /* PN_LINEAR */
-        if (y != z) memcpy(y, z, n * sizeof(double));
+    default:
+        for (k = 0; k < n; k++) y[k] = NAN;
         break;
     }
 }
 
-/* d[k] = g[k] * f'(y[k]) for an element-wise activation; d may be g. */
-PN_INLINE void times_derivative(int act, const double *g, const double *y, double *d, size_t n)
+/* d[k] = g[k] * f'(z[k]) for an element-wise activation with outputs ys; d may be g. */
+#define PN_TIMES_CASE(NAME, f, df)                     \
+    case PN_##NAME:                                    \
+        for (k = 0; k < n; k++) {                      \
+            const double z = zs[k], y = ys[k];         \
+            (void)z;                                   \
+            (void)y;                                   \
+            d[k] = g[k] * (df);                        \
+        }                                              \
+        break;
+PN_INLINE void times_derivative(int act, const double *g, const double *zs, const double *ys,
+                                double *d, size_t n)
 {
     size_t k;
     switch (act) {
-    case PN_SIGMOID:
-        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] * (1.0 - y[k]));
-        break;
-    case PN_TANH:
-        for (k = 0; k < n; k++) d[k] = g[k] * (1.0 - y[k] * y[k]);
-        break;
-    case PN_RELU:
-        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] > 0.0 ? 1.0 : 0.0);
-        break;
-    case PN_LEAKY_RELU:
-        for (k = 0; k < n; k++) d[k] = g[k] * (y[k] > 0.0 ? 1.0 : PN_LEAKY_SLOPE);
-        break;
-    default: /* PN_LINEAR */
-        for (k = 0; k < n; k++) d[k] = g[k] * 1.0;
+    PN_ACTIVATIONS(PN_TIMES_CASE)
+    default:
+        for (k = 0; k < n; k++) d[k] = NAN;
         break;
     }
 }
@@ -467,7 +527,8 @@ PN_INLINE double sample_loss(int loss, const double *t, const double *y, const d
     }
 }
 
-PN_INLINE void output_delta(int loss, int act, const double *t, const double *y, double *d, size_t n)
+PN_INLINE void output_delta(int loss, int act, const double *t, const double *y, const double *z,
+                            double *d, size_t n)
 {
     size_t k;
     if (loss == PN_BINARY_CROSSENTROPY) {
@@ -485,7 +546,7 @@ PN_INLINE void output_delta(int loss, int act, const double *t, const double *y,
         for (k = 0; k < n; k++) d[k] = y[k] * (d[k] - dot);
         return;
     }
-    times_derivative(act, d, y, d, n);
+    times_derivative(act, d, z, y, d, n);
 }
 
 /* ---- dense kernels ----------------------------------------------------------- */
@@ -582,7 +643,7 @@ PN_INLINE const double *forward_sample(const pn_net *net, const double *store, c
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
         double *out = scratch + L->out;
-        double *z = l + 1 == net->n_layers ? scratch + net->zlast : out;
+        double *z = scratch + L->z;
         dense_forward(store + L->wt, store + L->b, a, L->n_in, L->n_out, z);
         activate(L->act, z, out, L->n_out);
         a = out;
@@ -596,11 +657,11 @@ PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, con
 {
     const pn_layer *last = last_layer(net);
     const double *y = forward_sample(net, store, x, scratch);
-    const double loss = sample_loss(net->loss, t, y, scratch + net->zlast, last->n_out);
+    const double loss = sample_loss(net->loss, t, y, scratch + last->z, last->n_out);
     double *d = scratch + net->dbuf, *s = scratch + net->sbuf, *g = scratch + net->gbuf;
     size_t l, j;
 
-    output_delta(net->loss, last->act, t, y, d, last->n_out);
+    output_delta(net->loss, last->act, t, y, scratch + last->z, d, last->n_out);
     for (l = net->n_layers; l-- > 0;) {
         const pn_layer *L = &net->layer[l];
         const double *a = l == 0 ? x : scratch + net->layer[l - 1].out;
@@ -608,7 +669,8 @@ PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, con
         if (l > 0) {
             double *tmp;
             dense_backward(store + L->w, d, s, a, L->n_in, L->n_out, g, 1);
-            times_derivative(net->layer[l - 1].act, g, a, g, L->n_in);
+            times_derivative(net->layer[l - 1].act, g, scratch + net->layer[l - 1].z, a, g,
+                             L->n_in);
             tmp = d;
             d = g;
             g = tmp;
@@ -616,30 +678,6 @@ PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, con
         dense_update(store + L->wt, store + L->b, s, a, L->n_in, L->n_out);
     }
     return loss;
-}
-
-/* f(z) of an element-wise activation, as activate computes it. */
-PN_INLINE double activation(int act, double z)
-{
-    switch (act) {
-    case PN_SIGMOID: return sigmoid(z);
-    case PN_TANH: return tanh(z);
-    case PN_RELU: return z > 0.0 ? z : 0.0;
-    case PN_LEAKY_RELU: return z > 0.0 ? z : PN_LEAKY_SLOPE * z;
-    default: return z; /* PN_LINEAR */
-    }
-}
-
-/* f'(y) of an element-wise activation, as times_derivative multiplies it in. */
-PN_INLINE double derivative(int act, double y)
-{
-    switch (act) {
-    case PN_SIGMOID: return y * (1.0 - y);
-    case PN_TANH: return 1.0 - y * y;
-    case PN_RELU: return y > 0.0 ? 1.0 : 0.0;
-    case PN_LEAKY_RELU: return y > 0.0 ? 1.0 : PN_LEAKY_SLOPE;
-    default: return 1.0; /* PN_LINEAR */
-    }
 }
 
 /* sgd_step for a narrow network (every layer narrower than PN_NARROW): the
@@ -661,7 +699,7 @@ PN_INLINE double sgd_step_narrow(const pn_net *net, double *store, const double 
         const size_t n_in = L->n_in, n_out = L->n_out;
         const double *wt = store + L->wt, *b = store + L->b;
         double *out = scratch + L->out;
-        double *z = l + 1 == net->n_layers ? scratch + net->zlast : out;
+        double *z = scratch + L->z;
         if (L->act == PN_SOFTMAX) {
             for (j = 0; j < n_out; j++) {
                 double acc = 0.0;
@@ -680,13 +718,13 @@ PN_INLINE double sgd_step_narrow(const pn_net *net, double *store, const double 
         }
         a = out;
     }
-    loss = sample_loss(net->loss, t, a, scratch + net->zlast, last->n_out);
+    loss = sample_loss(net->loss, t, a, scratch + last->z, last->n_out);
     if (net->loss == PN_MSE && last->act != PN_SOFTMAX) {
         const double n = (double)last->n_out;
         for (j = 0; j < last->n_out; j++)
-            d[j] = ((-2.0 * (t[j] - a[j])) / n) * derivative(last->act, a[j]);
+            d[j] = ((-2.0 * (t[j] - a[j])) / n) * derivative(last->act, (scratch + last->z)[j], a[j]);
     } else {
-        output_delta(net->loss, last->act, t, a, d, last->n_out);
+        output_delta(net->loss, last->act, t, a, scratch + last->z, d, last->n_out);
     }
     for (l = net->n_layers; l-- > 0;) {
         const pn_layer *L = &net->layer[l];
@@ -697,6 +735,7 @@ PN_INLINE double sgd_step_narrow(const pn_net *net, double *store, const double 
         if (l > 0) {
             double *w = store + L->w, *tmp;
             const int act = net->layer[l - 1].act;
+            const double *zb = scratch + net->layer[l - 1].z;
             for (i = 0; i < n_in; i++) g[i] = 0.0;
             for (j = 0; j < n_out; j++) {
                 const double dj = d[j], sj = lr * dj;
@@ -706,7 +745,7 @@ PN_INLINE double sgd_step_narrow(const pn_net *net, double *store, const double 
                     row[i] = row[i] - sj * a[i];
                 }
             }
-            for (i = 0; i < n_in; i++) g[i] = g[i] * derivative(act, a[i]);
+            for (i = 0; i < n_in; i++) g[i] = g[i] * derivative(act, zb[i], a[i]);
             tmp = d;
             d = g;
             g = tmp;
@@ -786,7 +825,7 @@ PN_INLINE double loss_rows_body(const pn_net *net, const double *x, const double
     size_t r;
     for (r = 0; r < n_rows; r++) {
         const double *out = forward_sample(net, store, x + r * n_in, scratch);
-        total += sample_loss(net->loss, t + r * n_out, out, scratch + net->zlast, n_out);
+        total += sample_loss(net->loss, t + r * n_out, out, scratch + last->z, n_out);
     }
     return total / (double)n_rows;
 }
@@ -952,11 +991,11 @@ PN_INLINE double sample_gradients(const pn_net *net, const double *store, const 
 {
     const pn_layer *last = last_layer(net);
     const double *y = forward_sample(net, store, x, scratch);
-    const double loss = sample_loss(net->loss, t, y, scratch + net->zlast, last->n_out);
+    const double loss = sample_loss(net->loss, t, y, scratch + last->z, last->n_out);
     double *d = scratch + net->dbuf, *g = scratch + net->gbuf;
     size_t l, i, j, at = net->n_params;
 
-    output_delta(net->loss, last->act, t, y, d, last->n_out);
+    output_delta(net->loss, last->act, t, y, scratch + last->z, d, last->n_out);
     for (l = net->n_layers; l-- > 0;) {
         const pn_layer *L = &net->layer[l];
         const double *a = l == 0 ? x : scratch + net->layer[l - 1].out;
@@ -980,7 +1019,8 @@ PN_INLINE double sample_gradients(const pn_net *net, const double *store, const 
             /* the mirror is only read (update = 0) */
             dense_backward((double *)(uintptr_t)(store + L->w), d, NULL, NULL, L->n_in, L->n_out,
                            g, 0);
-            times_derivative(net->layer[l - 1].act, g, a, g, L->n_in);
+            times_derivative(net->layer[l - 1].act, g, scratch + net->layer[l - 1].z, a, g,
+                             L->n_in);
             tmp = d;
             d = g;
             g = tmp;

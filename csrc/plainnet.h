@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pn_activations.h"
+
+/* Activation codes: PN_<NAME> for each entry of the list in pn_activations.h,
+ * in its order, then PN_SOFTMAX (output layer only); PN_N_ACTIVATIONS counts
+ * them.  The names are those of plainnet._registry.ACTIVATIONS, upper-cased. */
+#define PN_ACTIVATION_CODE(NAME, f, df) PN_##NAME,
+enum pn_activation_code { PN_ACTIVATIONS(PN_ACTIVATION_CODE) PN_SOFTMAX, PN_N_ACTIVATIONS };
+#undef PN_ACTIVATION_CODE
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,20 +41,12 @@ extern "C" {
 #define PN_EDIVERGED (-3) /* training produced a non-finite loss or parameter */
 #define PN_ESTATE (-4)    /* memory that is not an initialised network, or calls out of order */
 
-/* Activation codes: the order of plainnet._maths.ACTIVATIONS. */
-#define PN_SIGMOID 0
-#define PN_TANH 1
-#define PN_RELU 2
-#define PN_LEAKY_RELU 3 /* slope 0.01 for negative inputs */
-#define PN_LINEAR 4
-#define PN_SOFTMAX 5 /* output layer only */
-
-/* Loss codes: the order of plainnet._maths.LOSSES. */
+/* Loss codes: PN_ and the name of a loss in plainnet._registry.LOSSES. */
 #define PN_MSE 0
 #define PN_BINARY_CROSSENTROPY 1
 #define PN_CATEGORICAL_CROSSENTROPY 2
 
-/* Optimizer codes: the order of plainnet._training.OPTIMIZERS. */
+/* Optimizer codes: PN_OPT_ and the name of an optimizer in plainnet._registry.OPTIMIZERS. */
 #define PN_OPT_SGD 0
 #define PN_OPT_MOMENTUM 1 /* one buffer */
 #define PN_OPT_ADAM 2     /* two buffers: m, then v */
@@ -58,6 +59,12 @@ typedef struct pn_optimizer {
     double beta1, beta2, epsilon;
     double weight_decay; /* L2 on weights (not biases); 0 for none */
 } pn_optimizer;
+
+/* The lower-case name of an activation, loss or optimizer code ("sigmoid",
+ * "mse", "adam"), or NULL for a code the core does not know. */
+const char *pn_activation_name(int code);
+const char *pn_loss_name(int code);
+const char *pn_optimizer_name(int code);
 
 /* A network lives in caller-owned memory; pn_net_init makes it one. */
 typedef struct pn_net pn_net;

@@ -166,9 +166,9 @@ def _interrupt_after(seconds):
 def test_ctrl_c_leaves_the_weights_of_whole_epochs(chunk_seconds, monkeypatch):
     """Ctrl-C lands between C calls; with chunk_seconds 0 every call is one row,
     so it lands mid-epoch, which must be rolled back."""
-    from plainnet import _c_backend
+    from plainnet import _driver
 
-    monkeypatch.setattr(_c_backend, "CHUNK_SECONDS", chunk_seconds)
+    monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
     rng = random.Random(2)
     X = [[rng.uniform(-1, 1) for _ in range(8)] for _ in range(200)]
     T = [[rng.random() for _ in range(3)] for _ in range(200)]
@@ -180,7 +180,7 @@ def test_ctrl_c_leaves_the_weights_of_whole_epochs(chunk_seconds, monkeypatch):
             net.train(X, T, epochs=10 ** 6, learning_rate=0.05)
     finally:
         timer.cancel()
-    completed = net._core.completed
+    completed = net.epochs_trained
     assert completed > 0
     # the same network trained for exactly `completed` whole epochs
     replay = plainnet.Network.from_weights(*start, backend="c")

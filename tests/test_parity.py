@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import plainnet
-from plainnet import _maths
+from plainnet import _registry
 
 from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS, both_backends
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # (hidden activation, output activation, loss): every activation and every loss.
-COMBOS = [(a, a, "mse") for a in _maths.ACTIVATIONS if a != "softmax"] + [
+COMBOS = [(a, a, "mse") for a in _registry.ACTIVATIONS if a != "softmax"] + [
     ("sigmoid", "softmax", "mse"),
     ("tanh", "sigmoid", "binary_crossentropy"),
     ("relu", "softmax", "categorical_crossentropy"),
@@ -155,8 +155,8 @@ def diverge(net, X, T, **kw):
 def test_divergence_is_identical(chunk_seconds, monkeypatch):
     """|1 - 2 lr x^2| = 2: the error doubles each step, overflowing after ~100 epochs."""
     if chunk_seconds is not None:  # one C call per row: the in-parts path
-        from plainnet import _c_backend
-        monkeypatch.setattr(_c_backend, "CHUNK_SECONDS", chunk_seconds)
+        from plainnet import _driver
+        monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
     X = [[1.0]] * 10
     T = [[0.5]] * 10
     errors, states = [], []
@@ -283,8 +283,8 @@ def test_many_threads_predicting_on_one_network():
 ])
 def test_training_options_match(options, chunk_seconds, monkeypatch):
     if chunk_seconds is not None:
-        from plainnet import _c_backend
-        monkeypatch.setattr(_c_backend, "CHUNK_SECONDS", chunk_seconds)
+        from plainnet import _driver
+        monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
     rng = random.Random(11)
     X = [[rng.uniform(-1, 1) for _ in range(5)] for _ in range(17)]
     T = [[rng.random(), rng.random()] for _ in range(17)]

@@ -1,6 +1,6 @@
 """The pure-Python backend's three SGD paths return the same bits.
 
-Small networks train through an unrolled kernel (_py_kernel), larger ones
+Small networks train through an unrolled kernel (_py_fast), larger ones
 through an inlined list loop, other losses through the general per-sample
 step. All three must agree exactly with each other (and, in test_parity, with C).
 """
@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from plainnet import _py_backend, _py_kernel
+from plainnet import _py_backend, _py_fast
 
 SHAPES = [[2, 2, 1], [1, 1], [3, 5, 2], [4, 3, 3, 2], [2, 6, 5, 4, 3], [5, 1, 4]]
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
@@ -31,14 +31,15 @@ def test_unrolled_inlined_and_general_paths_agree(sizes, seed):
     T = [[rng.uniform(0, 1) for _ in range(sizes[-1])] for _ in range(7)]
     order = list(range(7))
     rng.shuffle(order)
-    kernel = _py_kernel.sgd_mse_epoch(sizes, acts)
-    assert kernel is not None
+    kernel = _py_fast._compiled(tuple(sizes), tuple(acts))
+    inlined = _py_fast._list_epoch(tuple(acts))
+    assert _py_fast.sgd_epoch(sizes, acts) is kernel
 
     a, b, c = (_core(sizes, acts, seed) for _ in range(3))
     totals = []
     for _ in range(3):
         ta = kernel(X, T, order, 0.05, a.W, a.B)
-        tb = b._sgd_mse_epoch(X, T, order, 0.05)
+        tb = inlined(X, T, order, 0.05, b.W, b.B)
         tc = 0.0
         for k in order:
             tc += c._sgd_step(X[k], T[k], 0.05)
@@ -49,12 +50,14 @@ def test_unrolled_inlined_and_general_paths_agree(sizes, seed):
 
 
 def test_large_networks_use_the_list_loop():
-    assert _py_kernel.sgd_mse_epoch([64, 32, 10], ["sigmoid", "sigmoid"]) is None
-    assert _py_kernel.sgd_mse_epoch([2, 2, 1], ["sigmoid", "softmax"]) is None
+    assert _py_fast.sgd_epoch([64, 32, 10], ["sigmoid", "sigmoid"]).__name__ == "epoch"
+    assert _py_fast.sgd_epoch([64, 32, 10], ["sigmoid", "sigmoid"]) is not _py_fast._compiled(
+        (64, 32, 10), ("sigmoid", "sigmoid"))
+    assert _py_fast.sgd_epoch([2, 2, 1], ["sigmoid", "softmax"]) is None
 
 
 def test_kernel_source_holds_no_data():
     # Only names, operators and our constants: never a weight or an input value.
-    src = _py_kernel._source([2, 2, 1], ["sigmoid", "tanh"])
+    src = _py_fast._source([2, 2, 1], ["sigmoid", "tanh"])
     for token in ("0.7216", "e-", "import", "open("):
         assert token not in src

@@ -13,13 +13,11 @@ stochastic gradient descent.
 
 from ._backends import available_backends, get_backend, set_backend
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, TrainingInProgress
-from ._maths import deriv_sigmoid, sigmoid
 from ._metrics import mse_loss
-from ._modelfile import load
-from ._torch import from_torch
+from ._registry import deriv_sigmoid, sigmoid
 from ._version import __version__
 from ._training import SGD, Adam, Momentum, Scaler
-from .network import History, Network, Neuron
+from .network import History, Network, Neuron, from_torch, load
 
 __all__ = [
     "__version__",

@@ -50,7 +50,13 @@ def _cdef():
         text = f.read()
     start = text.index('extern "C" {\n#endif\n') + len('extern "C" {\n#endif\n')
     end = text.rindex("#ifdef __cplusplus\n}")
-    return re.sub(r"(?m)^#define\s+(\w+)\s.*$", r"#define \1 ...", text[start:end])
+    body = re.sub(r"(?m)^#define\s+(\w+)\s.*$", r"#define \1 ...", text[start:end])
+    # The activation codes are an enum that the header expands from the list
+    # in pn_activations.h, which cdef cannot read: declare each by name.
+    with open(os.path.join(_ROOT, "csrc", "pn_activations.h")) as f:
+        names = re.findall(r"(?m)^\s+X\((\w+),", f.read())
+    codes = ["PN_%s" % n for n in names] + ["PN_SOFTMAX", "PN_N_ACTIVATIONS"]
+    return "".join("#define %s ...\n" % c for c in codes) + body
 
 
 CDEF = _cdef()

@@ -1,31 +1,29 @@
-"""The C backend: the contract of ``_py_backend``, computed by ``csrc/plainnet.c``.
+"""The C backend: ``_contract.Core``, computed by ``csrc/plainnet.c``.
 
 Thin wrappers around the cffi module ``plainnet._pn_c``: they allocate with
 ``ffi.new``, read float64 buffers in place with ``ffi.from_buffer``, and turn
 the C core's return codes into the exceptions the Python backend raises.  The
-C core returns the same bits as the Python backend (see ``csrc/plainnet.c``).
+C core returns the same bits as the Python backend (the order contract in
+``_contract``).  Codes are found by name (``lib.PN_SIGMOID``), from the
+registry's records.
 
 On CPython, the companion extension ``plainnet._pn_lists`` (csrc/pn_lists.c)
-takes Python lists into the core in C: ``feedforward`` of a list is then one
-C call, and ``plainnet._data`` packs lists of rows with it.
+takes Python lists into the core in C: ``forward_list`` of a list is then one
+C call, and ``pack_rows`` packs lists of rows with it.
 
 Importing this module raises ImportError when the compiled module is missing;
-``plainnet._backends`` turns that into "backend unavailable".
-
-Training runs many epochs per C call, in chunks of about ``CHUNK_SECONDS``
-(an epoch longer than that is itself split into chunks of rows), so that
-Ctrl-C lands between chunks; an interrupted epoch is rolled back, and the
-network always holds the weights of whole epochs.  cffi releases the GIL
-during every call, so other threads run meanwhile.
+``plainnet._backends`` turns that into "backend unavailable".  cffi releases
+the GIL during every call, so other threads run meanwhile.
 """
 
 from array import array
+from contextlib import contextmanager
 from functools import partial
 from struct import Struct, error as StructError
 from time import perf_counter
 
-from . import _maths, _training
-from ._errors import TrainingDiverged
+from . import _registry
+from ._contract import unflatten
 from ._pn_c import ffi, lib
 
 try:  # CPython's shortcut for lists (csrc/pn_lists.c); plainnet._data uses it too
@@ -35,12 +33,14 @@ except ImportError:  # PyPy, or a build without it: lists take the checked path
 
 name = "c"
 
-#: Aim for C calls of about this many seconds while training.
-CHUNK_SECONDS = 0.03
 
-_ACTIVATION_CODES = {a: code for code, a in enumerate(_maths.ACTIVATIONS)}
-_LOSS_CODES = {loss: code for code, loss in enumerate(_maths.LOSSES)}
-_OPTIMIZER_CODES = {opt: code for code, opt in enumerate(_training.OPTIMIZERS)}
+def _code(record):
+    """The C core's code of a registry record, by name; ValueError if it has none."""
+    code = getattr(lib, record.c_code, None)
+    if code is None:
+        raise ValueError("the C core has no %s (%r): rebuild plainnet's C core" % (record.c_code, record.name))
+    return code
+
 # First guess of the seconds one SGD step costs per parameter; measured after.
 _FIRST_COST = 2e-9
 
@@ -76,10 +76,15 @@ def first_nonfinite(buffer):
     return None if index[0] == n else index[0]
 
 
+def _no_shortcut(x):
+    return None
+
+
 class Core:
     __slots__ = ("sizes", "activations", "loss_name", "_mem", "_net", "_n_params",
-                 "_scratch_len", "_cost", "_rng", "_adam", "_buffers", "_epochs_before",
-                 "_pack_x", "_unpack_y", "_forward_buffers", "forward_list")
+                 "_scratch_len", "_cost", "_rng", "_adam", "_buffers", "_epochs_base",
+                 "_pack_x", "_unpack_y", "_forward_buffers", "forward_list", "_saved",
+                 "_order", "_c_opt")
     name = name
 
     def __init__(self, sizes, activations, loss, weights, biases):
@@ -87,16 +92,17 @@ class Core:
         self.activations = list(activations)
         self.loss_name = loss
         c_sizes = ffi.new("size_t[]", self.sizes)
-        codes = ffi.new("int[]", [_ACTIVATION_CODES[a] for a in self.activations])
+        codes = ffi.new("int[]", [_code(_registry.activation(a)) for a in self.activations])
         nbytes = lib.pn_net_bytes(len(self.sizes), c_sizes)
         if nbytes == 0:
             raise ValueError("sizes %r are too large for the C core" % (self.sizes,))
         self._mem = _new_uncleared("double[]", (nbytes + 7) // 8)
         _check(lib.pn_net_init(self._mem, nbytes, len(self.sizes), c_sizes, codes,
-                               _LOSS_CODES[loss]))
+                               _code(_registry.loss(loss))))
         self._net = ffi.cast("pn_net *", self._mem)
-        # One C call from a Python list to a list of outputs, checks included.
-        self.forward_list = (None if _pn_lists is None
+        # forward_list: one C call from a Python list to a list of outputs,
+        # checks included (contract: None for anything but a plain list).
+        self.forward_list = (_no_shortcut if _pn_lists is None
                              else partial(_pn_lists.forward, ffi.buffer(self._mem)))
         self._n_params = lib.pn_n_params(self._net)
         self._scratch_len = lib.pn_scratch_len(self._net)
@@ -105,10 +111,13 @@ class Core:
         # both are right even when Ctrl-C lands just after a call returns.
         self._rng = ffi.new("uint64_t *")
         self._adam = ffi.new("double[2]")  # beta1 ** steps, beta2 ** steps
-        self._epochs_before = 0
+        self._epochs_base = 0
         self._pack_x = Struct("%dd" % self.sizes[0]).pack_into
         self._unpack_y = Struct("%dd" % self.sizes[-1]).unpack_from
         self._forward_buffers = []  # idle buffer sets of forward(), see there
+        self._saved = None
+        self._order = None
+        self._c_opt = None
         self.set_params(weights, biases)
         self.set_train_state({"rng": 0, "b1t": 1.0, "b2t": 1.0, "buffers": []})
 
@@ -116,21 +125,11 @@ class Core:
         # Per call, so that forward, predict, loss and gradients may run in many threads.
         return _new_uncleared("double[]", self._scratch_len)
 
-    def _nest(self, values):
-        """Flat layout (per layer: weights j-major, then biases) -> nested lists."""
-        W, B, k = [], [], 0
-        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
-            W.append([values[k + j * n_in:k + (j + 1) * n_in] for j in range(n_out)])
-            k += n_in * n_out
-            B.append(values[k:k + n_out])
-            k += n_out
-        return W, B
-
-    # -- parameters --------------------------------------------------------
+    # -- parameters and state ------------------------------------------------
     def get_params(self):
         flat = _new_uncleared("double[]", self._n_params)
         _check(lib.pn_get_params(self._net, flat, self._n_params))
-        return self._nest(ffi.unpack(flat, self._n_params))
+        return unflatten(ffi.unpack(flat, self._n_params), self.sizes)
 
     def set_params(self, weights, biases):
         flat = array("d")
@@ -140,6 +139,27 @@ class Core:
             flat.extend(b)
         with _doubles(flat) as params:
             _check(lib.pn_set_params(self._net, params, len(flat)))
+
+    def get_train_state(self):
+        n, flat = self._n_params, self._buffers
+        return {"rng": self._rng[0], "b1t": self._adam[0], "b2t": self._adam[1],
+                "buffers": [flat[k:k + n].tolist() for k in range(0, len(flat), n)]}
+
+    def set_train_state(self, state):
+        self._rng[0] = state["rng"]
+        self._adam[0] = state["b1t"]
+        self._adam[1] = state["b2t"]
+        flat = array("d")
+        for buffer in state["buffers"]:
+            flat.extend(buffer)
+        self._buffers = flat
+
+    @property
+    def epochs_done(self):
+        return self._epochs_base + lib.pn_epochs_trained(self._net)
+
+    def set_epochs_done(self, n):
+        self._epochs_base = n - lib.pn_epochs_trained(self._net)
 
     # -- forward -----------------------------------------------------------
     def forward(self, x):
@@ -167,6 +187,14 @@ class Core:
             _check(rc)
         return y
 
+    def pack_rows(self, data, width):
+        if _pn_lists is None:
+            return None
+        packed = _pn_lists.pack_rows(data, width)
+        return None if packed is None else memoryview(packed).cast("d")
+
+    first_nonfinite = staticmethod(first_nonfinite)
+
     def _new_forward_buffers(self):
         n_in, n_out = self.sizes[0], self.sizes[-1]
         x_c = _new_uncleared("double[]", n_in)
@@ -190,157 +218,113 @@ class Core:
                                out, self._scratch(), self._scratch_len))
         return out[0]
 
-    # -- backward ----------------------------------------------------------
     def gradients(self, x, t):
         grads = _new_uncleared("double[]", self._n_params)
         loss = ffi.new("double *")
         _check(lib.pn_gradients(self._net, ffi.new("double[]", x), len(x),
                                 ffi.new("double[]", t), len(t), grads, self._n_params, loss,
                                 self._scratch(), self._scratch_len))
-        wg, bg = self._nest(ffi.unpack(grads, self._n_params))
+        wg, bg = unflatten(ffi.unpack(grads, self._n_params), self.sizes)
         return wg, bg, loss[0]
 
-    # -- training state ----------------------------------------------------
-    @property
-    def completed(self):
-        """Whole epochs completed by the current or last call to train."""
-        return lib.pn_epochs_trained(self._net) - self._epochs_before
-
-    def get_train_state(self):
-        n, flat = self._n_params, self._buffers
-        return {"rng": self._rng[0], "b1t": self._adam[0], "b2t": self._adam[1],
-                "buffers": [flat[k:k + n].tolist() for k in range(0, len(flat), n)]}
-
-    def set_train_state(self, state):
-        self._rng[0] = state["rng"]
-        self._adam[0] = state["b1t"]
-        self._adam[1] = state["b2t"]
-        flat = array("d")
-        for buffer in state["buffers"]:
-            flat.extend(buffer)
-        self._buffers = flat
-
-    # -- training ----------------------------------------------------------
-    def train(self, rows, targets, epochs, learning_rate, options=None):
+    # -- training primitives (driven by _driver) -----------------------------
+    @contextmanager
+    def train_data(self, rows, targets):
         with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
-            data = (x, rows.n * rows.width, t, targets.n * targets.width)
-            if options is not None and not options.plain_sgd:
-                return self._train_batches(data, rows.n, epochs, options)
-            return self._train_sgd(data, rows, epochs, learning_rate, options)
+            yield x, rows.n * rows.width, t, targets.n * targets.width
 
-    def _train_sgd(self, data, rows, epochs, learning_rate, options):
+    def epoch_seconds(self, n_rows):
+        return n_rows * self._n_params * self._cost
+
+    def sgd_epochs(self, data, options, first, count):
         # array('d') and pointer arithmetic rather than ffi.new and ffi.unpack of
         # lists: for a small network, converting 1000 rates and losses through
         # cffi cost as much as training.  (An array('d') is never collected by
         # the garbage collector, so these views may be left to reference counts.)
-        lrs = (array("d", [learning_rate]) * epochs if options is None
-               else array("d", options.lrs[:epochs]))
-        c_lrs = _doubles(lrs)
-        all_losses = array("d", bytes(8 * epochs))
-        c_losses = _doubles(all_losses)
-        shuffle = options is not None and options.shuffle
-        order = ffi.new("size_t[]", rows.n) if shuffle else ffi.NULL
-        rng = self._rng if shuffle else ffi.NULL
-        order_len = rows.n if shuffle else 0
+        n_rows = data[1] // self.sizes[0]
+        lrs = array("d", options.lrs[first:first + count])
+        losses = array("d", bytes(8 * count))
+        shuffle = options.shuffle
+        order = self._order_buffer(n_rows) if shuffle else ffi.NULL
         done = ffi.new("size_t *")
-        steps = rows.n * self._n_params  # parameter updates per epoch
-        n_done = 0
-        self._epochs_before = lib.pn_epochs_trained(self._net)
-        while n_done < epochs:
-            epoch_seconds = steps * self._cost
-            if epoch_seconds > CHUNK_SECONDS and rows.n > 1:
-                all_losses[n_done] = self._train_epoch_in_parts(
-                    data, rows.n, lrs[n_done], order, all_losses[:n_done].tolist())
-                n_done += 1
-                continue
-            chunk = min(epochs - n_done, max(1, int(CHUNK_SECONDS / epoch_seconds)))
-            start = perf_counter()
-            rc = lib.pn_train(self._net, *data, chunk, c_lrs + n_done, chunk, rng,
-                              order, order_len, c_losses + n_done, chunk, done)
-            self._measured(perf_counter() - start, done[0] * steps)
-            n_done += done[0]
-            if rc == lib.PN_EDIVERGED:
-                raise TrainingDiverged.in_epoch(n_done + 1, all_losses[n_done],
-                                                all_losses[:n_done].tolist())
-            _check(rc)
-        return all_losses.tolist()
-
-    def _train_epoch_in_parts(self, data, n_rows, learning_rate, order, losses):
-        """One epoch in chunks of rows; rolled back if interrupted or diverged."""
-        total = ffi.new("double *", 0.0)
-        rng = self._rng[0]
-        first = 0
-        try:
-            _check(lib.pn_epoch_begin(self._net))
-            if order != ffi.NULL:
-                _check(lib.pn_shuffle(order, n_rows, self._rng))
-            while first < n_rows:
-                count = int(CHUNK_SECONDS / (self._n_params * self._cost))
-                count = min(n_rows - first, max(1, count))
-                start = perf_counter()
-                _check(lib.pn_epoch_rows(self._net, *data, order, n_rows if order != ffi.NULL else 0,
-                                         first, count, learning_rate, total))
-                self._measured(perf_counter() - start, count * self._n_params)
-                first += count
-        except BaseException:
-            # KeyboardInterrupt or anything else mid-epoch: no half-updated weights.
-            lib.pn_epoch_abort(self._net)
-            self._rng[0] = rng
-            raise
-        loss = ffi.new("double *")
-        rc = lib.pn_epoch_end(self._net, total[0], n_rows, loss)
+        start = perf_counter()
+        with _doubles(lrs) as c_lrs, _doubles(losses) as c_losses:
+            rc = lib.pn_train(self._net, *data, count, c_lrs, count,
+                              self._rng if shuffle else ffi.NULL, order, n_rows if shuffle else 0,
+                              c_losses, count, done)
+        self._measured(perf_counter() - start, done[0] * n_rows * self._n_params)
+        n_done = done[0]
         if rc == lib.PN_EDIVERGED:
-            self._rng[0] = rng
-            raise TrainingDiverged.in_epoch(len(losses) + 1, loss[0], losses)
+            return losses[:n_done].tolist(), losses[n_done]
         _check(rc)
-        return loss[0]
+        return losses.tolist(), None
 
-    def _train_batches(self, data, n, epochs, options):
-        """Mini-batches, momentum, Adam or weight decay: one epoch per round of C calls."""
-        opt = options.optimizer
-        settings = {"kind": _OPTIMIZER_CODES[opt.name], "weight_decay": opt.weight_decay}
+    def _order_buffer(self, n_rows):
+        if self._order is None or len(self._order) != n_rows:
+            self._order = ffi.new("size_t[]", n_rows)
+        return self._order
+
+    def begin_epoch(self):
+        self._saved = array("d", self._buffers), self._adam[0], self._adam[1], self._rng[0]
+        _check(lib.pn_epoch_begin(self._net))
+
+    def abort_epoch(self):
+        lib.pn_epoch_abort(self._net)
+        self._restore_state()
+
+    def _restore_state(self):
+        self._buffers, self._adam[0], self._adam[1], self._rng[0] = self._saved
+        self._saved = None
+
+    def end_epoch(self, total, n_rows):
+        loss = ffi.new("double *")
+        rc = lib.pn_epoch_end(self._net, total, n_rows, loss)
+        if rc == lib.PN_EDIVERGED:
+            self._restore_state()
+            return loss[0], False
+        _check(rc)
+        self._saved = None
+        return loss[0], True
+
+    def epoch_order(self, options, n_rows):
+        if not options.shuffle:
+            return None
+        order = self._order_buffer(n_rows)
+        _check(lib.pn_shuffle(order, n_rows, self._rng))
+        return order
+
+    def run_rows(self, data, options, epoch, order, first, count, total):
+        n_rows = data[1] // self.sizes[0]
+        c_order, order_len = (ffi.NULL, 0) if order is None else (order, n_rows)
+        c_total = ffi.new("double *", total)
+        lr = options.lrs[epoch]
+        start = perf_counter()
+        if options.plain_sgd:
+            _check(lib.pn_epoch_rows(self._net, *data, c_order, order_len, first, count, lr,
+                                     c_total))
+        else:
+            with _doubles(self._buffers) as buffers:
+                _check(lib.pn_epoch_batches(
+                    self._net, *data, c_order, order_len, first, count, options.batch_size, lr,
+                    self._optimizer(options.optimizer), buffers, len(self._buffers), self._adam,
+                    c_total))
+        self._measured(perf_counter() - start, count * self._n_params)
+        return c_total[0]
+
+    def _optimizer(self, opt):
+        """The C settings of an optimizer (cached: the same object is reused each part)."""
+        cached = self._c_opt
+        if cached is not None and cached[0] is opt:
+            return cached[1]
+        settings = {"kind": _code(_registry.optimizer_kind(opt.name)),
+                    "weight_decay": opt.weight_decay}
         if opt.name == "momentum":
             settings.update(momentum=opt.momentum, nesterov=opt.nesterov)
         elif opt.name == "adam":
             settings.update(beta1=opt.beta1, beta2=opt.beta2, epsilon=opt.epsilon)
         c_opt = ffi.new("pn_optimizer *", settings)
-        size = options.batch_size
-        order = ffi.new("size_t[]", n) if options.shuffle else ffi.NULL
-        losses = []
-        self._epochs_before = lib.pn_epochs_trained(self._net)
-        for epoch in range(epochs):
-            saved = array("d", self._buffers), self._adam[0], self._adam[1], self._rng[0]
-            buffers = _doubles(self._buffers)
-            total = ffi.new("double *", 0.0)
-            first = 0
-            try:
-                _check(lib.pn_epoch_begin(self._net))
-                if options.shuffle:
-                    _check(lib.pn_shuffle(order, n, self._rng))
-                while first < n:
-                    batches = int(CHUNK_SECONDS / (size * self._n_params * self._cost))
-                    count = min(n - first, max(1, batches) * size)
-                    start = perf_counter()
-                    _check(lib.pn_epoch_batches(
-                        self._net, *data, order, n if options.shuffle else 0, first, count, size,
-                        options.lrs[epoch], c_opt, buffers, len(self._buffers), self._adam, total))
-                    self._measured(perf_counter() - start, count * self._n_params)
-                    first += count
-            except BaseException:
-                lib.pn_epoch_abort(self._net)
-                self._restore_state(saved)
-                raise
-            loss = ffi.new("double *")
-            rc = lib.pn_epoch_end(self._net, total[0], n, loss)
-            if rc == lib.PN_EDIVERGED:
-                self._restore_state(saved)
-                raise TrainingDiverged.in_epoch(len(losses) + 1, loss[0], losses)
-            _check(rc)
-            losses.append(loss[0])
-        return losses
-
-    def _restore_state(self, saved):
-        self._buffers, self._adam[0], self._adam[1], self._rng[0] = saved
+        self._c_opt = (opt, c_opt)
+        return c_opt
 
     def _measured(self, seconds, steps):
         if steps and seconds > 1e-4:

@@ -128,17 +128,18 @@ def _fast_floats(values):
     return out if isfinite(sum(out)) else None
 
 
-def _fast_rows(data, width):
+def _fast_rows(data, width, core):
     """:class:`Rows` for a list of equally long lists of numbers, or None.
 
-    With the C backend loaded on CPython, ``plainnet._pn_lists`` does the
-    checks and packs float64 rows in one C loop; it too returns None for
-    anything unusual, so the result never depends on whether it is there.
+    A core that offers packing (the C backend on CPython, through
+    ``plainnet._pn_lists``) does the checks and packs float64 rows in one C
+    loop; it too returns None for anything unusual, so the result never
+    depends on whether it is there.
     """
-    lists = sys.modules.get("plainnet._pn_lists")  # never imported here
-    if lists is not None:
-        packed = lists.pack_rows(data, width)
-        return None if packed is None else Rows(len(data), width, buffer=memoryview(packed).cast("d"))
+    if core is not None:
+        packed = core.pack_rows(data, width)
+        if packed is not None:
+            return Rows(len(data), width, buffer=packed)
     if set(map(type, data)) != _LIST or set(map(len, data)) != {width}:
         return None
     types = set(map(type, chain.from_iterable(data)))
@@ -224,7 +225,7 @@ class Rows:
         return self._lists
 
 
-def _rows_from_view(view, width, what):
+def _rows_from_view(view, width, what, core):
     if view.ndim == 1 and width == 1:
         shape = (view.shape[0], 1)
     elif view.ndim == 2:
@@ -241,7 +242,7 @@ def _rows_from_view(view, width, what):
     fmt = view.format.lstrip("@=<>!")
     if fmt == "d" and view.c_contiguous and view.format in _NATIVE_DOUBLE:
         flat = view.cast("B").cast("d")
-        k = _first_nonfinite(flat)
+        k = core.first_nonfinite(flat) if core is not None else first_nonfinite(flat)
         if k is not None:
             raise ValueError("%s row %d, column %d is %r: data must be finite"
                              % (what, k // shape[1], k % shape[1], flat[k]))
@@ -249,23 +250,20 @@ def _rows_from_view(view, width, what):
     nested = _view_tolist(view)
     if view.ndim == 1:
         nested = [[v] for v in nested]
-    return _rows_from_lists(nested, width, what)
+    return _rows_from_lists(nested, width, what, core)
 
 
-def _first_nonfinite(flat):
+def first_nonfinite(flat):
     """Index of the first NaN or infinity in a float64 memoryview, or None."""
-    c = sys.modules.get("plainnet._c_backend")  # use C if loaded; never import it here
-    if c is not None:
-        return c.first_nonfinite(flat)
     for k, v in enumerate(flat):
         if not isfinite(v):
             return k
     return None
 
 
-def _rows_from_lists(data, width, what):
+def _rows_from_lists(data, width, what, core=None):
     if data and width is not None:
-        fast = _fast_rows(data, width)
+        fast = _fast_rows(data, width, core)
         if fast is not None:
             return fast
     rows = []
@@ -284,13 +282,17 @@ def _rows_from_lists(data, width, what):
     return Rows(len(rows), width, lists=rows)
 
 
-def as_rows(data, width, what="data"):
-    """A 2-D block of numbers (list of rows, or a 2-D buffer) as :class:`Rows`."""
+def as_rows(data, width, what="data", core=None):
+    """A 2-D block of numbers (list of rows, or a 2-D buffer) as :class:`Rows`.
+
+    ``core``, the network's backend core, may pack and check the rows its own
+    way (``pack_rows``, ``first_nonfinite``); the rows then take its form.
+    """
     if isinstance(data, Rows):
         return data
     view = _buffer_view(data)
     if view is not None:
-        return _rows_from_view(view, width, what)
+        return _rows_from_view(view, width, what, core)
     if not _is_iterable(data):
         raise TypeError("%s must be a list of rows of numbers, not %s" % (what, _describe(data)))
     data = list(data)
@@ -299,10 +301,10 @@ def as_rows(data, width, what="data"):
             "%s must be a list of rows (each a list of %d numbers); got a flat sequence"
             % (what, width)
         )
-    return _rows_from_lists(data, width, what)
+    return _rows_from_lists(data, width, what, core)
 
 
-def as_targets(targets, n_rows, n_out, what="targets"):
+def as_targets(targets, n_rows, n_out, what="targets", core=None):
     """Targets as :class:`Rows` of width ``n_out``.
 
     A flat sequence of numbers is accepted for a network with one output.
@@ -319,7 +321,7 @@ def as_targets(targets, n_rows, n_out, what="targets"):
                     % (what, n_out, n_out)
                 )
             targets = [[v] for v in targets]
-    rows = as_rows(targets, n_out, what)
+    rows = as_rows(targets, n_out, what, core)
     if rows.n != n_rows:
         raise ValueError("%s has %d rows but data has %d" % (what, rows.n, n_rows))
     return rows

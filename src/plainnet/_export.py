@@ -1,13 +1,13 @@
 """A trained network as standalone source code: C99, or Python that needs only math.
 
 The generated ``predict`` performs the floating-point operations of plainnet's
-backends in the same order (see ``_py_backend`` and ``_maths``), so on the same
-machine it returns the same bits as ``Network.feedforward``:
+backends in the same order (the order contract in ``_contract``), so on the
+same machine it returns the same bits as ``Network.feedforward``:
 
 * inputs scaled, when the network has a scaler, as ``(x - mean) / scale``;
 * pre-activation: ``z = ((0.0 + w[0]*a[0]) + w[1]*a[1]) + ...``, then ``z + b``;
-* sigmoid: ``1 / (1 + exp(-z))`` for z >= 0, else ``e / (1 + e)`` with e = exp(z);
-* tanh from libm; relu ``z if z > 0 else 0``; leaky_relu ``z if z > 0 else 0.01*z``;
+* each activation as its registry record writes it (``_registry``: ``c`` for
+  C, ``py`` for Python);
 * softmax: m = the first largest z, e_k = exp(z_k - m), s = 0.0 + e_0 + e_1 + ...,
   y_k = e_k / s.
 
@@ -17,7 +17,8 @@ significant digits, Python gets ``repr``.
 
 import re
 
-from . import _maths
+from . import _registry
+from ._contract import n_parameters
 from ._version import __version__
 
 __all__ = ["export_c", "export_python"]
@@ -47,10 +48,6 @@ def _architecture(sizes, activations):
     layers = ["%d inputs" % sizes[0]]
     layers += ["%d %s" % (n, a) for n, a in zip(sizes[1:], activations)]
     return " -> ".join(layers)
-
-
-def _n_parameters(sizes):
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
 
 
 # -- C ------------------------------------------------------------------------
@@ -90,25 +87,7 @@ def _c_activation(act, dst, n):
             "            %s[j] = %s[j] / s;" % (dst, dst),
             "    }",
         ]
-    if act == "sigmoid":
-        body = [
-            "        if (z[j] >= 0.0) {",
-            "            %s[j] = 1.0 / (1.0 + exp(-z[j]));" % dst,
-            "        } else {",
-            "            double e = exp(z[j]);",
-            "            %s[j] = e / (1.0 + e);" % dst,
-            "        }",
-        ]
-    elif act == "tanh":
-        body = ["        %s[j] = tanh(z[j]);" % dst]
-    elif act == "relu":
-        body = ["        %s[j] = z[j] > 0.0 ? z[j] : 0.0;" % dst]
-    elif act == "leaky_relu":
-        body = ["        %s[j] = z[j] > 0.0 ? z[j] : %s * z[j];" % (dst, _c_double(_maths.LEAKY_SLOPE))]
-    elif act == "linear":
-        body = ["        %s[j] = z[j];" % dst]
-    else:  # a new activation in _maths must be taught to the exporters
-        raise NotImplementedError("export does not know activation %r" % act)
+    body = ["        %s[j] = %s;" % (dst, _registry.activation(act).c.format(z="z[j]"))]
     return ["    for (j = 0; j < %d; j++) {" % n] + body + ["    }"]
 
 
@@ -120,11 +99,11 @@ def export_c(net, name="plainnet_model"):
     macro = name.upper()
     n_layers = len(sizes) - 1
     widest = max(sizes[1:])
-    libm = sorted({{"sigmoid": "exp", "softmax": "exp", "tanh": "tanh"}.get(a, "") for a in acts} - {""})
+    libm = sorted({f for a in acts for f in _registry.activation(a).libm})
     out = [
         "/* %s: a feed-forward neural network exported by plainnet %s." % (name, __version__),
         " *",
-        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), _n_parameters(sizes)),
+        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
         " * %s_predict(input, output) reads %s_N_INPUTS doubles and writes" % (name, macro),
         " * %s_N_OUTPUTS; it allocates nothing and needs only <math.h>%s." % (
             macro, " (%s)" % ", ".join(libm) if libm else ""),
@@ -210,43 +189,25 @@ def export_c(net, name="plainnet_model"):
 
 # -- Python -------------------------------------------------------------------
 
-_PY_ACTIVATIONS = {
-    "sigmoid": [
-        "def _sigmoid(z):",
-        "    if z >= 0.0:",
-        "        return 1.0 / (1.0 + math.exp(-z))",
-        "    e = math.exp(z)",
-        "    return e / (1.0 + e)",
-    ],
-    "tanh": [
-        "def _tanh(z):",
-        "    return math.tanh(z)",
-    ],
-    "relu": [
-        "def _relu(z):",
-        "    return z if z > 0.0 else 0.0",
-    ],
-    "leaky_relu": [
-        "def _leaky_relu(z):",
-        "    return z if z > 0.0 else %r * z" % _maths.LEAKY_SLOPE,
-    ],
-    "linear": [
-        "def _linear(z):",
-        "    return z",
-    ],
-    "softmax": [
-        "def _softmax(z):",
-        "    m = z[0]",
-        "    for v in z:",
-        "        if v > m:",
-        "            m = v",
-        "    e = [math.exp(v - m) for v in z]",
-        "    s = 0.0",
-        "    for v in e:",
-        "        s += v",
-        "    return [v / s for v in e]",
-    ],
-}
+_PY_SOFTMAX = [
+    "def _softmax(z):",
+    "    m = z[0]",
+    "    for v in z:",
+    "        if v > m:",
+    "            m = v",
+    "    e = [exp(v - m) for v in z]",
+    "    s = 0.0",
+    "    for v in e:",
+    "        s += v",
+    "    return [v / s for v in e]",
+]
+
+
+def _py_activation(act):
+    """The exported module's function for one activation."""
+    if act == "softmax":
+        return _PY_SOFTMAX
+    return ["def _%s(z):" % act, "    return %s" % _registry.activation(act).py.format(z="z")]
 
 
 def _py_rows(rows, indent):
@@ -259,13 +220,10 @@ def _py_rows(rows, indent):
 def export_python(net):
     """Source of a module, needing only ``math``, with ``predict(row) -> list``."""
     sizes, acts, W, B, scaler = _parameters(net)
-    for a in acts:
-        if a not in _PY_ACTIVATIONS:  # a new activation in _maths must be taught to the exporters
-            raise NotImplementedError("export does not know activation %r" % a)
     out = [
         '"""A feed-forward neural network exported by plainnet %s.' % __version__,
         "",
-        "Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), _n_parameters(sizes)),
+        "Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
         "predict(row) takes N_INPUTS numbers and returns a list of N_OUTPUTS floats,",
         "the same floats as plainnet's Network.feedforward on the same machine.",
         "Needs only the math module, so it also runs where plainnet is not installed.",
@@ -273,14 +231,25 @@ def export_python(net):
         "",
         "import math",
         "",
+        "exp, log1p, tanh = math.exp, math.log1p, math.tanh",
         "N_INPUTS = %d" % sizes[0],
         "N_OUTPUTS = %d" % sizes[-1],
+        "LEAKY = %r" % _registry.LEAKY_SLOPE,
+        "GELU_K = %r" % _registry.GELU_K,
+        "GELU_C = %r" % _registry.GELU_C,
+        "",
+        "",
+        "def sigmoid(z):",
+        "    if z >= 0.0:",
+        "        return 1.0 / (1.0 + exp(-z))",
+        "    e = exp(z)",
+        "    return e / (1.0 + e)",
         "",
         "",
     ]
-    for a in _maths.ACTIVATIONS:
+    for a in _registry.ACTIVATIONS:
         if a in acts:
-            out += _PY_ACTIVATIONS[a] + ["", ""]
+            out += _py_activation(a) + ["", ""]
     if scaler is not None:
         out.append("# Inputs are standardised as (x - MEAN[i]) / SCALE[i] before the first layer.")
         out += _py_rows([scaler[0]], "MEAN = ")

@@ -9,12 +9,13 @@ any previous file intact.
 
 import os
 
-from . import _backends, network
+from . import _spec
+from ._contract import n_parameters
 from ._data import as_float, as_vector
 from ._errors import ModelFileError
 from ._training import Scaler, make_optimizer
 
-__all__ = ["FORMAT", "VERSION", "network_to_dict", "network_from_dict", "save", "load"]
+__all__ = ["FORMAT", "VERSION", "model_dict", "parts_from_dict", "save_dict", "read"]
 
 FORMAT = "plainnet"
 VERSION = 1
@@ -25,29 +26,21 @@ _OPTIONAL_KEYS = ("scaler", "columns", "training")
 _MAX_INT_DIGITS = 30
 
 
-def network_to_dict(net):
-    weights, biases = net._core.get_params()
-    state = net._core.get_train_state()
-    d = {
+def model_dict(sizes, activations, loss, weights, biases, scaler=None, columns=None,
+               training=None):
+    """The model dict (what a file holds) of a network's parts."""
+    return {
         "format": FORMAT,
         "version": VERSION,
-        "sizes": net.sizes,
-        "activations": net.activations,
-        "loss": net.loss_name,
+        "sizes": list(sizes),
+        "activations": list(activations),
+        "loss": loss,
         "weights": weights,
         "biases": biases,
-        "scaler": None if net.scaler is None else net.scaler.to_dict(),
-        "columns": net.column_names,
-        "training": {
-            "epochs": net.epochs_trained,
-            "rng": state["rng"],
-            "optimizer": None if net._optimizer is None else net._optimizer.to_dict(),
-            "b1t": state["b1t"],
-            "b2t": state["b2t"],
-            "buffers": state["buffers"],
-        },
+        "scaler": scaler,
+        "columns": columns,
+        "training": training,
     }
-    return d
 
 
 def _check_scaler(d, n_inputs):
@@ -134,8 +127,8 @@ def _validated(d, max_parameters):
         raise ModelFileError("'sizes' must be a list of integers, got %r" % (sizes,))
     if len(sizes) < 2 or min(sizes) < 1:
         raise ModelFileError("'sizes' needs at least two layers of width >= 1, got %r" % (sizes,))
-    count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
+    count = n_parameters(sizes)
+    limit = _spec.MAX_PARAMETERS if max_parameters is None else max_parameters
     if count > limit:
         raise ModelFileError(
             "'sizes' %r means %d parameters, over the limit of %d (pass max_parameters to allow more)"
@@ -146,30 +139,28 @@ def _validated(d, max_parameters):
         raise ModelFileError("'activations' must list one name per layer (%d), got %r" % (len(sizes) - 1, acts))
     loss = d["loss"]
     try:
-        acts = network._check_activations(acts, None, len(sizes) - 1)
-        loss = network._check_loss(loss, acts)
-        W, B = network._check_params(d["weights"], d["biases"], sizes)
+        acts = _spec.check_activations(acts, None, len(sizes) - 1)
+        loss = _spec.check_loss(loss, acts)
+        W, B = _spec.check_params(d["weights"], d["biases"], sizes)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(str(exc)) from None
     scaler = _check_scaler(d.get("scaler"), sizes[0])
     training = _check_training(d.get("training"), count)
     columns = d.get("columns")
-    if columns is not None and (not isinstance(columns, dict) or set(columns) != {"inputs", "outputs"}):
-        raise ModelFileError("'columns' must be null or an object with 'inputs' and 'outputs'")
+    if columns is not None:
+        if not isinstance(columns, dict) or set(columns) != {"inputs", "outputs"}:
+            raise ModelFileError("'columns' must be null or an object with 'inputs' and 'outputs'")
+        try:
+            columns = _spec.check_columns(columns["inputs"], columns["outputs"], sizes)
+        except (TypeError, ValueError) as exc:
+            raise ModelFileError(str(exc)) from None
     return sizes, acts, loss, W, B, scaler, training, columns
 
 
-def network_from_dict(cls, d, backend=None, max_parameters=None):
-    sizes, acts, loss, W, B, scaler, training, columns = _validated(d, max_parameters)
-    module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
-    net = cls.__new__(cls)
-    net._init(module, sizes, acts, loss, W, B, 0, scaler, training)
-    if columns is not None:
-        try:
-            net.set_column_names(columns["inputs"], columns["outputs"])
-        except (TypeError, ValueError) as exc:
-            raise ModelFileError(str(exc)) from None
-    return net
+def parts_from_dict(d, max_parameters=None):
+    """(sizes, activations, loss, weights, biases, scaler, training, columns)
+    from a model dict, every field validated; else ModelFileError."""
+    return _validated(d, max_parameters)
 
 
 def _reject_constant(name):
@@ -201,8 +192,9 @@ def loads(text, source="model"):
         raise ModelFileError("%s: not valid JSON: %s" % (source, exc)) from None
 
 
-def save(net, path):
-    write_atomically(path, dumps(net.to_dict()).encode("utf-8"))
+def save_dict(d, path):
+    """Write a model dict to ``path`` as JSON, atomically."""
+    write_atomically(path, dumps(d).encode("utf-8"))
 
 
 def write_atomically(path, data):
@@ -240,10 +232,11 @@ def write_atomically(path, data):
         os.close(dir_fd)
 
 
-def load(path, backend=None, max_parameters=None):
-    """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError."""
+def read(path, max_parameters=None):
+    """The validated parts (as :func:`parts_from_dict`) of the model file at
+    ``path``; a malformed file raises ModelFileError naming it."""
     path = os.fspath(path)
-    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
+    limit = _spec.MAX_PARAMETERS if max_parameters is None else max_parameters
     # About 25 bytes of JSON per parameter at most, plus room for the rest.
     max_bytes = 32 * limit + (1 << 20)
     with open(path, "rb") as f:
@@ -256,6 +249,6 @@ def load(path, backend=None, max_parameters=None):
         raise ModelFileError("%s: not UTF-8 text: %s" % (path, exc)) from None
     d = loads(text, path)
     try:
-        return network_from_dict(network.Network, d, backend, max_parameters)
+        return parts_from_dict(d, max_parameters)
     except ModelFileError as exc:
         raise ModelFileError("%s: %s" % (path, exc)) from None

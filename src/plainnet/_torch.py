@@ -7,15 +7,14 @@ exactly: float32 (and float16) values are representable in float64, and a
 float64 module keeps every bit.
 """
 
-from ._maths import LEAKY_SLOPE
+from . import _registry
 
-__all__ = ["from_torch", "to_torch"]
+__all__ = ["layers_from_torch", "to_torch"]
 
-# plainnet activation name -> torch.nn class name (a linear layer has no module)
-_TO_TORCH = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU",
-             "softmax": "Softmax"}
-_FROM_TORCH = {v: k for k, v in _TO_TORCH.items()}
-_FROM_TORCH["Identity"] = "linear"
+# torch.nn class name -> plainnet activation (the registry's "torch" fields;
+# a linear layer has no module, or an nn.Identity)
+_FROM_TORCH = {a.torch: a for a in _registry.ACTIVATIONS.values() if a.torch is not None}
+_FROM_TORCH["Identity"] = _registry.activation("linear")
 
 
 def _torch():
@@ -28,34 +27,29 @@ def _torch():
 
 def _activation_of(layer, index, is_last, nn):
     """The plainnet name of an activation module, or ValueError saying why not."""
-    name = _FROM_TORCH.get(type(layer).__name__)
-    if name is None or type(layer) is not getattr(nn, type(layer).__name__):
+    act = _FROM_TORCH.get(type(layer).__name__)
+    if act is None or type(layer) is not getattr(nn, type(layer).__name__):
         raise ValueError(
             "layer %d (%r) is not supported: from_torch takes nn.Linear layers, each followed "
             "by at most one of %s" % (index, layer, ", ".join("nn.%s" % k for k in sorted(_FROM_TORCH)))
         )
-    if name == "leaky_relu" and layer.negative_slope != LEAKY_SLOPE:
-        raise ValueError("layer %d (%r): plainnet's leaky_relu has negative_slope %r only"
-                         % (index, layer, LEAKY_SLOPE))
-    if name == "softmax":
+    if act.name == "softmax":
         if not is_last:
             raise ValueError("layer %d (%r): softmax is only supported as the last layer" % (index, layer))
         if layer.dim not in (-1, 1):
             raise ValueError("layer %d (%r): softmax must be over the features, dim=-1 or dim=1"
                              % (index, layer))
-    return name
+        return act.name
+    for key, value in act.torch_args.items():  # e.g. leaky_relu's slope, GELU's approximation
+        if getattr(layer, key) != value:
+            raise ValueError("layer %d (%r): plainnet's %s has %s %r only"
+                             % (index, layer, act.name, key, value))
+    return act.name
 
 
-def from_torch(module, backend=None, loss="mse"):
-    """A Network equal to an ``nn.Sequential`` of Linear layers and supported activations.
-
-    Each ``nn.Linear`` may be followed by one of ``nn.Sigmoid``, ``nn.Tanh``,
-    ``nn.ReLU``, ``nn.LeakyReLU`` (negative_slope 0.01), ``nn.Identity`` or
-    nothing (linear), and the last one also by ``nn.Softmax(dim=-1)``.  A
-    Linear without bias gets zero biases.  Raises ValueError naming the first
-    layer (index and repr) that plainnet cannot represent.  ``loss`` is the
-    network's training loss, as in :class:`Network`.
-    """
+def layers_from_torch(module):
+    """(weights, biases, activations) of an ``nn.Sequential`` of Linear layers
+    and supported activations (see ``plainnet.from_torch``)."""
     torch = _torch()
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
@@ -87,8 +81,7 @@ def from_torch(module, backend=None, loss="mse"):
         previous = layer
     if type(previous) is nn.Linear:
         acts.append("linear")
-    from .network import Network
-    return Network.from_weights(weights, biases, backend=backend, activation=acts, loss=loss)
+    return weights, biases, acts
 
 
 def to_torch(net):
@@ -117,10 +110,7 @@ def to_torch(net):
             linear.weight.copy_(torch.tensor(W, dtype=torch.float64))
             linear.bias.copy_(torch.tensor(B, dtype=torch.float64))
         modules.append(linear)
-        if act == "leaky_relu":
-            modules.append(nn.LeakyReLU(LEAKY_SLOPE))
-        elif act == "softmax":
-            modules.append(nn.Softmax(dim=-1))
-        elif act != "linear":
-            modules.append(getattr(nn, _TO_TORCH[act])())
+        record = _registry.activation(act)
+        if record.torch is not None:
+            modules.append(getattr(nn, record.torch)(**record.torch_args))
     return nn.Sequential(*modules)

@@ -1,13 +1,15 @@
 """Training settings shared by the public API and both backends.
 
-Optimizers (configuration only: their state lives in a backend's core), the
-shuffling PRNG, learning-rate schedules and the input scaler.  The PRNG and
-every optimizer formula have twins in ``csrc/plainnet.c`` that perform the same
-operations in the same order.
+Optimizers (configuration only: their state lives in a backend's core, their
+names and buffer counts in ``_registry``), the shuffling PRNG, learning-rate
+schedules and the input scaler.  The PRNG and every optimizer formula have
+twins in ``csrc/plainnet.c`` that perform the same operations in the same
+order (the order contract in ``_contract``).
 """
 
 from math import isfinite, sqrt
 
+from . import _registry
 from ._data import as_float, as_int
 
 __all__ = [
@@ -16,7 +18,6 @@ __all__ = [
     "SGD",
     "Momentum",
     "Adam",
-    "TrainOptions",
     "make_optimizer",
     "seed_rng",
     "next_random",
@@ -25,8 +26,8 @@ __all__ = [
     "Scaler",
 ]
 
-#: Optimizer names, in the order of their codes in the C core.
-OPTIMIZERS = ("sgd", "momentum", "adam")
+#: Optimizer names (the registry's).
+OPTIMIZERS = tuple(_registry.OPTIMIZERS)
 _MASK = (1 << 64) - 1
 
 
@@ -70,7 +71,7 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
-    n_buffers = 1
+    n_buffers = _registry.OPTIMIZERS[name].n_buffers
     _fields = ("momentum", "nesterov", "weight_decay")
 
     def __init__(self, momentum=0.9, nesterov=False, weight_decay=0.0):
@@ -87,7 +88,7 @@ class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015), with bias correction, as PyTorch computes it."""
 
     name = "adam"
-    n_buffers = 2
+    n_buffers = _registry.OPTIMIZERS[name].n_buffers
     _fields = ("beta1", "beta2", "epsilon", "weight_decay")
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0):
@@ -138,28 +139,6 @@ def make_optimizer(spec):
             raise ValueError("unknown setting(s) for optimizer %r: %s" % (cls.name, ", ".join(sorted(unknown))))
         return cls(**kwargs)
     raise TypeError("optimizer must be a name such as 'adam' or an Optimizer, not %r" % (spec,))
-
-
-class TrainOptions:
-    """Everything a core's ``train`` needs beyond the data: passed as one object.
-
-    ``lrs`` holds one learning rate per epoch of the call; with ``shuffle`` the
-    core draws each epoch's order from its own PRNG state (get_train_state).
-    """
-
-    __slots__ = ("optimizer", "batch_size", "shuffle", "lrs")
-
-    def __init__(self, optimizer, batch_size, shuffle, lrs):
-        self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.lrs = lrs
-
-    @property
-    def plain_sgd(self):
-        """True when the tutorial's per-sample update applies: w -= (lr*d)*a."""
-        opt = self.optimizer
-        return opt.name == "sgd" and self.batch_size == 1 and opt.weight_decay == 0.0
 
 
 # -- the shuffling PRNG: splitmix64 ------------------------------------------

@@ -11,13 +11,13 @@ import os
 import sys
 import time
 
-from . import _backends, _maths
+from . import _backends, _registry
 from ._csv import CSVError, read_table, write_rows
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged
-from ._modelfile import load, write_atomically
+from ._modelfile import write_atomically
 from ._version import __version__
 from ._training import OPTIMIZERS
-from .network import INITS, Network
+from .network import INITS, Network, load
 
 __all__ = ["main"]
 
@@ -277,8 +277,7 @@ def cmd_train(args):
     X, T = table.numbers(features), table.numbers(target_cols)
     output_activation = args.output_activation
     if output_activation is None:
-        output_activation = {"binary_crossentropy": "sigmoid",
-                             "categorical_crossentropy": "softmax"}.get(args.loss)
+        output_activation = _registry.loss(args.loss).output
     if output_activation == "softmax" and len(target_cols) < 2:
         raise CommandError("a softmax output needs two or more target columns (one-hot), got 1: "
                            "its single output would always be 1")
@@ -482,12 +481,12 @@ def build_parser():
                    help="a column to predict; repeat for several outputs")
     p.add_argument("--hidden", type=_parse_hidden, default=[8], metavar="N,N,...",
                    help="hidden layer widths, e.g. 8,4, or 'none' (default: 8)")
-    p.add_argument("--activation", choices=_maths.ACTIVATIONS[:-1], default="sigmoid",
+    p.add_argument("--activation", choices=_registry.hidden_activations(), default="sigmoid",
                    help="activation of the hidden layers (default: %(default)s)")
-    p.add_argument("--output-activation", choices=_maths.ACTIVATIONS, default=None,
+    p.add_argument("--output-activation", choices=list(_registry.ACTIVATIONS), default=None,
                    help="activation of the output layer (default: softmax for categorical_crossentropy, "
                         "sigmoid for binary_crossentropy, else --activation)")
-    p.add_argument("--loss", choices=_maths.LOSSES, default="mse", help="loss to minimise (default: %(default)s)")
+    p.add_argument("--loss", choices=list(_registry.LOSSES), default="mse", help="loss to minimise (default: %(default)s)")
     p.add_argument("--epochs", type=_positive_int, default=1000, help="passes over the data (default: %(default)s)")
     p.add_argument("--learning-rate", type=_positive_float, default=0.1, help="step size (default: %(default)s)")
     p.add_argument("--seed", type=int, default=None, help="seed for the initial weights (default: random)")

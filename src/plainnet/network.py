@@ -8,20 +8,14 @@ network exactly as it was.
 from _thread import allocate_lock
 from math import sqrt
 
-from . import _backends, _maths
-from . import _training
+from . import _backends, _driver, _modelfile, _registry, _spec, _training
+from ._contract import TrainOptions, n_parameters
 from ._data import Rows, as_float, as_int, as_rows, as_targets, as_vector, is_sequence
-from ._errors import TrainingDiverged, TrainingInProgress
+from ._errors import TrainingInProgress
+from ._spec import INITS, MAX_PARAMETERS
 from ._training import Scaler
 
-__all__ = ["Neuron", "Network", "History", "MAX_PARAMETERS", "INITS"]
-
-#: Weight initialisations: the tutorial's standard normal, Xavier (Glorot) and He.
-INITS = ("normal", "xavier", "he")
-
-#: Networks (and model files) with more weights and biases than this are
-#: refused before anything is allocated.  Raise it if you really mean it.
-MAX_PARAMETERS = 10000000
+__all__ = ["Neuron", "Network", "History", "MAX_PARAMETERS", "INITS", "load", "from_torch"]
 
 
 class Neuron:
@@ -38,103 +32,10 @@ class Neuron:
         total = 0.0
         for w, xi in zip(self.weights, x):
             total += w * xi
-        return _maths.sigmoid(total + self.bias)
+        return _registry.sigmoid(total + self.bias)
 
     def __repr__(self):
         return "Neuron(%r, bias=%r)" % (self.weights, self.bias)
-
-
-def _check_sizes(sizes):
-    if not is_sequence(sizes):
-        raise TypeError("sizes must be a list of layer widths such as [2, 2, 1], not %r" % (sizes,))
-    sizes = [as_int(s, "sizes[%d]" % i, minimum=1) for i, s in enumerate(sizes)]
-    if len(sizes) < 2:
-        raise ValueError("sizes needs at least an input and an output layer, e.g. [2, 1]; got %r" % sizes)
-    count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    if count > MAX_PARAMETERS:
-        raise ValueError(
-            "sizes %r give %d weights and biases, more than plainnet.network.MAX_PARAMETERS (%d)"
-            % (sizes, count, MAX_PARAMETERS)
-        )
-    return sizes
-
-
-def _check_choice(value, choices, what):
-    if not isinstance(value, str):
-        raise TypeError("%s must be a string, one of %s; got %r" % (what, ", ".join(choices), value))
-    if value not in choices:
-        raise ValueError("unknown %s %r: choose one of %s" % (what, value, ", ".join(choices)))
-    return value
-
-
-def _check_activations(activation, output_activation, n_layers):
-    """One activation name per layer, from the constructor's arguments."""
-    if isinstance(activation, str) or activation is None:
-        hidden = [activation or "sigmoid"] * (n_layers - 1)
-        last = output_activation or activation or "sigmoid"
-        acts = hidden + [last]
-    else:
-        acts = list(activation)
-        if len(acts) != n_layers:
-            raise ValueError(
-                "activation lists one name per layer: expected %d, got %d" % (n_layers, len(acts))
-            )
-        if output_activation is not None:
-            acts[-1] = output_activation
-    for i, a in enumerate(acts):
-        _check_choice(a, _maths.ACTIVATIONS, "activation of layer %d" % (i + 1))
-        if a == "softmax" and i != n_layers - 1:
-            raise ValueError("softmax is only allowed on the output layer (layer %d)" % n_layers)
-    return acts
-
-
-def _check_loss(loss, acts):
-    _check_choice(loss, _maths.LOSSES, "loss")
-    if loss == "binary_crossentropy" and acts[-1] != "sigmoid":
-        raise ValueError("loss 'binary_crossentropy' needs output_activation='sigmoid', not %r" % acts[-1])
-    if loss == "categorical_crossentropy" and acts[-1] != "softmax":
-        raise ValueError("loss 'categorical_crossentropy' needs output_activation='softmax', not %r" % acts[-1])
-    return loss
-
-
-def _check_params(weights, biases, sizes):
-    """Weights and biases as fresh nested lists of finite floats shaped for ``sizes``."""
-    n_layers = len(sizes) - 1
-    for what, value in (("weights", weights), ("biases", biases)):
-        if not is_sequence(value):
-            raise TypeError("%s must be a list with one entry per layer, not %r" % (what, value))
-        if len(value) != n_layers:
-            raise ValueError("%s has %d layers, the network has %d" % (what, len(value), n_layers))
-    weights, biases = list(weights), list(biases)
-    W, B = [], []
-    for l in range(n_layers):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        layer = weights[l]
-        if not is_sequence(layer):
-            raise TypeError("weights[%d] must be a list of %d rows, not %r" % (l, n_out, layer))
-        layer = list(layer)
-        if len(layer) != n_out:
-            raise ValueError("weights[%d] has %d rows, expected %d (one per neuron)" % (l, len(layer), n_out))
-        W.append([as_vector(row, n_in, "weights[%d][%d]" % (l, j)) for j, row in enumerate(layer)])
-        B.append(as_vector(biases[l], n_out, "biases[%d]" % l))
-    return W, B
-
-
-def _shape_of(weights):
-    """Layer sizes implied by nested weights, for Network.from_weights."""
-    if not is_sequence(weights) or not len(weights):
-        raise ValueError("weights must be a non-empty list of layers")
-    sizes = []
-    for l, layer in enumerate(weights):
-        if not is_sequence(layer) or not len(layer):
-            raise ValueError("weights[%d] must be a non-empty list of rows" % l)
-        row = list(layer)[0]
-        if not is_sequence(row):
-            raise TypeError("weights[%d][0] must be a list of numbers, not %r" % (l, row))
-        if l == 0:
-            sizes.append(len(row))
-        sizes.append(len(layer))
-    return sizes
 
 
 def _private_rng(seed):
@@ -154,12 +55,12 @@ class Network:
 
     def __init__(self, sizes, seed=None, backend=None, activation="sigmoid",
                  output_activation=None, loss="mse", init="normal"):
-        sizes = _check_sizes(sizes)
-        acts = _check_activations(activation, output_activation, len(sizes) - 1)
-        loss = _check_loss(loss, acts)
-        _check_choice(init, INITS, "init")
+        sizes = _spec.check_sizes(sizes)
+        acts = _spec.check_activations(activation, output_activation, len(sizes) - 1)
+        loss = _spec.check_loss(loss, acts)
+        _spec.check_choice(init, INITS, "init")
         rng = _private_rng(seed)
-        module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
+        module = _module(backend)
         weights, biases = [], []
         for n_in, n_out in zip(sizes, sizes[1:]):
             if init == "normal":  # the tutorial's: weights and biases from N(0, 1)
@@ -170,26 +71,37 @@ class Network:
             std = sqrt(2.0 / (n_in + n_out)) if init == "xavier" else sqrt(2.0 / n_in)
             weights.append([[rng.gauss(0.0, std) for _ in range(n_in)] for _ in range(n_out)])
             biases.append([0.0] * n_out)
-        self._init(module, sizes, acts, loss, weights, biases, rng.getrandbits(64))
+        self._setup(module, sizes, acts, loss, weights, biases, {"rng": rng.getrandbits(64)})
 
-    def _init(self, module, sizes, acts, loss, weights, biases, shuffle_state,
-              scaler=None, training=None):
+    def _setup(self, module, sizes, acts, loss, weights, biases, training,
+               scaler=None, columns=None):
+        """The one constructor: a network of validated parts on backend ``module``.
+
+        ``training`` holds what _modelfile's "training" field holds (any of
+        epochs, rng, optimizer, b1t, b2t, buffers); ``columns`` is None or
+        (input names, output names).
+        """
         self._sizes = sizes
         self._activations = acts
         self._loss = loss
         self._core = module.Core(sizes, acts, loss, weights, biases)
         self._lock = allocate_lock()
         self._scaler = scaler
-        self._columns = None
-        training = training or {}
-        self._epochs = training.get("epochs", 0)
+        self._columns = columns
         self._optimizer = training.get("optimizer")
+        self._core.set_epochs_done(training.get("epochs", 0))
         self._core.set_train_state({
-            "rng": training.get("rng", shuffle_state),
+            "rng": training.get("rng", 0),
             "b1t": training.get("b1t", 1.0),
             "b2t": training.get("b2t", 1.0),
             "buffers": training.get("buffers", []),
         })
+
+    @classmethod
+    def _from_parts(cls, module, *parts, **kwargs):
+        net = cls.__new__(cls)
+        net._setup(module, *parts, **kwargs)
+        return net
 
     @classmethod
     def from_weights(cls, weights, biases, backend=None, activation="sigmoid",
@@ -198,15 +110,13 @@ class Network:
 
         ``seed`` seeds the shuffling of ``train(..., shuffle=True)``.
         """
-        sizes = _check_sizes(_shape_of(weights))
-        acts = _check_activations(activation, output_activation, len(sizes) - 1)
-        loss = _check_loss(loss, acts)
-        W, B = _check_params(weights, biases, sizes)
+        sizes = _spec.check_sizes(_spec.shape_of(weights))
+        acts = _spec.check_activations(activation, output_activation, len(sizes) - 1)
+        loss = _spec.check_loss(loss, acts)
+        W, B = _spec.check_params(weights, biases, sizes)
         rng = _private_rng(seed)
-        module = _backends.load_backend(_backends.get_backend() if backend is None else backend)
-        net = cls.__new__(cls)
-        net._init(module, sizes, acts, loss, W, B, rng.getrandbits(64))
-        return net
+        return cls._from_parts(_module(backend), sizes, acts, loss, W, B,
+                               {"rng": rng.getrandbits(64)})
 
     # -- what the network is ----------------------------------------------
     @property
@@ -237,8 +147,7 @@ class Network:
 
     @property
     def n_parameters(self):
-        s = self._sizes
-        return sum(a * b + b for a, b in zip(s, s[1:]))
+        return n_parameters(self._sizes)
 
     def __repr__(self):
         acts = self._activations
@@ -258,7 +167,7 @@ class Network:
 
     def set_weights(self, weights, biases):
         """Replace every weight and bias; shapes must match ``sizes``."""
-        W, B = _check_params(weights, biases, self._sizes)
+        W, B = _spec.check_params(weights, biases, self._sizes)
         with self._exclusive("set_weights"):
             self._core.set_params(W, B)
 
@@ -278,7 +187,7 @@ class Network:
     @property
     def epochs_trained(self):
         """Epochs trained over the network's life (saved in the model file)."""
-        return self._epochs
+        return self._core.epochs_done
 
     @property
     def column_names(self):
@@ -293,24 +202,14 @@ class Network:
 
     def set_column_names(self, inputs, outputs):
         """Name the input and output columns (one string each); None for both clears them."""
-        if inputs is None and outputs is None:
-            self._columns = None
-            return
-        checked = []
-        for what, names, n in (("inputs", inputs, self._sizes[0]), ("outputs", outputs, self._sizes[-1])):
-            if not is_sequence(names) or any(not isinstance(v, str) for v in names):
-                raise TypeError("column names for %s must be a list of strings, got %r" % (what, names))
-            if len(names) != n:
-                raise ValueError("%d column names given for %s, the network has %d" % (len(names), what, n))
-            checked.append(list(names))
-        self._columns = tuple(checked)
+        self._columns = _spec.check_columns(inputs, outputs, self._sizes)
 
     def fit_scaler(self, data):
         """Learn per-feature mean and scale from ``data``; inputs are scaled from now on.
 
         Returns the :class:`Scaler`, which is saved with the network.
         """
-        scaler = Scaler.fit(as_rows(data, self._sizes[0], "data"))
+        scaler = Scaler.fit(as_rows(data, self._sizes[0], "data", self._core))
         with self._exclusive("fit_scaler"):
             self._scaler = scaler
         return scaler
@@ -320,7 +219,7 @@ class Network:
         return x if self._scaler is None else self._scaler.transform_row(x)
 
     def _rows(self, data, what="data", scaler=None):
-        rows = as_rows(data, self._sizes[0], what)
+        rows = as_rows(data, self._sizes[0], what, self._core)
         scaler = scaler or self._scaler
         if scaler is None:
             return rows
@@ -328,9 +227,8 @@ class Network:
 
     def feedforward(self, x):
         """The outputs (one per output neuron) for one input row."""
-        shortcut = self._core.forward_list
-        if shortcut is not None and self._scaler is None:
-            y = shortcut(x)  # None unless x is a list of finite numbers of the right length
+        if self._scaler is None:
+            y = self._core.forward_list(x)  # None unless x is a list of finite numbers
             if y is not None:
                 return y
         return self._core.forward(self._row(x))
@@ -349,7 +247,7 @@ class Network:
 
     def _data(self, data, targets):
         rows = self._rows(data)
-        return rows, as_targets(targets, rows.n, self._sizes[-1])
+        return rows, as_targets(targets, rows.n, self._sizes[-1], core=self._core)
 
     def loss(self, data, targets):
         """The network's loss over ``data``: for mse, the mean squared error
@@ -394,8 +292,8 @@ class Network:
         scale             fit a :class:`Scaler` on the training rows if the
                           network has none, and scale inputs from then on.
         """
-        rows = as_rows(data, self._sizes[0], "data")
-        t = as_targets(targets, rows.n, self._sizes[-1])
+        rows = as_rows(data, self._sizes[0], "data", self._core)
+        t = as_targets(targets, rows.n, self._sizes[-1], core=self._core)
         epochs = as_int(epochs, "epochs", minimum=1)
         lr = as_float(learning_rate, "learning_rate")
         if lr <= 0.0:
@@ -426,11 +324,10 @@ class Network:
             if self._optimizer is None or self._optimizer.name != opt.name:
                 self._reset_optimizer(opt)
             self._optimizer = opt
-            options = _training.TrainOptions(
-                opt, batch_size, shuffle, _training.learning_rates(lr, schedule, self._epochs, epochs))
-            if options.plain_sgd and not shuffle and schedule is None:
-                options = None  # the tutorial's loop
-            return self._run(rows, t, epochs, lr, options, callback, val, patience)
+            options = TrainOptions(
+                opt, batch_size, shuffle,
+                _training.learning_rates(lr, schedule, self.epochs_trained, epochs))
+            return self._run(rows, t, options, callback, val, patience)
 
     def _split(self, rows, t, validation_data, validation_split):
         """(training rows, training targets, (validation rows, targets) or None)."""
@@ -444,9 +341,9 @@ class Network:
                 raise ValueError("give validation_data or validation_split, not both")
             if not is_sequence(validation_data) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a pair (data, targets)")
-            vrows = as_rows(validation_data[0], self._sizes[0], "validation data")
+            vrows = as_rows(validation_data[0], self._sizes[0], "validation data", self._core)
             return rows, t, (vrows, as_targets(validation_data[1], vrows.n, self._sizes[-1],
-                                               "validation targets"))
+                                               "validation targets", self._core))
         if not split:
             return rows, t, None
         n_train = int(rows.n * (1.0 - split))
@@ -465,64 +362,66 @@ class Network:
         state["buffers"] = [[0.0] * self.n_parameters for _ in range(opt.n_buffers)]
         self._core.set_train_state(state)
 
-    def _run(self, rows, t, epochs, lr, options, callback, val, patience):
+    def _run(self, rows, t, options, callback, val, patience):
         history = History()
         core = self._core
         if callback is None and val is None:
-            try:
-                history.extend(core.train(rows, t, epochs, lr, options))
-            except TrainingDiverged as exc:
-                self._epochs += exc.epoch - 1
-                raise
-            except BaseException:
-                self._epochs += getattr(core, "completed", 0)
-                raise
-            self._epochs += epochs
+            history.extend(_driver.train(core, rows, t, options))
             return history
-        best, best_params, waited = None, None, 0
-        for epoch in range(epochs):
-            one = options
-            if options is not None:
-                one = _training.TrainOptions(options.optimizer, options.batch_size,
-                                             options.shuffle, options.lrs[epoch:epoch + 1])
-            try:
-                loss = core.train(rows, t, 1, lr, one)[0]
-            except TrainingDiverged as exc:
-                raise TrainingDiverged.in_epoch(epoch + 1, exc.loss, list(history)) from None
-            self._epochs += 1
+        best = [None, None, 0]  # best validation loss, its parameters, epochs waited
+
+        def after_epoch(epoch, loss):
             history.append(loss)
             keep_going = True
             if val is not None:
                 vloss = core.loss(*val)
                 history.val_loss.append(vloss)
-                if best is None or vloss < best:
-                    best, waited, history.best_epoch = vloss, 0, epoch
+                if best[0] is None or vloss < best[0]:
+                    best[0], best[2], history.best_epoch = vloss, 0, epoch
                     if patience:
-                        best_params = core.get_params()
+                        best[1] = core.get_params()
                 else:
-                    waited += 1
-                    if patience and waited >= patience:
+                    best[2] += 1
+                    if patience and best[2] >= patience:
                         history.stopped_early = True
                         keep_going = False
             if callback is not None and callback(epoch, loss) is False:
                 keep_going = False
-            if not keep_going:
-                break
-        if best_params is not None:
-            core.set_params(*best_params)
+            return keep_going
+
+        _driver.train(core, rows, t, options, after_epoch)
+        if best[1] is not None:
+            core.set_params(*best[1])
         return history
 
     # -- saving ------------------------------------------------------------
     def to_dict(self):
         """A JSON-ready dict of everything needed to rebuild this network."""
-        from ._modelfile import network_to_dict
-        return network_to_dict(self)
+        weights, biases = self._core.get_params()
+        state = self._core.get_train_state()
+        return _modelfile.model_dict(
+            self._sizes, self._activations, self._loss, weights, biases,
+            scaler=None if self._scaler is None else self._scaler.to_dict(),
+            columns=self.column_names,
+            training={
+                "epochs": self.epochs_trained,
+                "rng": state["rng"],
+                "optimizer": None if self._optimizer is None else self._optimizer.to_dict(),
+                "b1t": state["b1t"],
+                "b2t": state["b2t"],
+                "buffers": state["buffers"],
+            })
 
     @classmethod
     def from_dict(cls, d, backend=None, max_parameters=None):
         """Rebuild a network from :meth:`to_dict` output, after validating all of it."""
-        from ._modelfile import network_from_dict
-        return network_from_dict(cls, d, backend, max_parameters)
+        return cls._from_model(_modelfile.parts_from_dict(d, max_parameters), backend)
+
+    @classmethod
+    def _from_model(cls, parts, backend):
+        sizes, acts, loss, W, B, scaler, training, columns = parts
+        return cls._from_parts(_module(backend), sizes, acts, loss, W, B, training or {},
+                               scaler=scaler, columns=columns)
 
     def export_c(self, name="plainnet_model"):
         """C99 source of a standalone ``predict`` for this network (weights as constants)."""
@@ -541,8 +440,33 @@ class Network:
 
     def save(self, path):
         """Write the network to ``path`` as JSON, atomically: a failure leaves any old file intact."""
-        from ._modelfile import save
-        save(self, path)
+        _modelfile.save_dict(self.to_dict(), path)
+
+
+def load(path, backend=None, max_parameters=None):
+    """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError."""
+    return Network._from_model(_modelfile.read(path, max_parameters), backend)
+
+
+def from_torch(module, backend=None, loss="mse"):
+    """A Network equal to an ``nn.Sequential`` of Linear layers and supported activations.
+
+    Each ``nn.Linear`` may be followed by one activation module: ``nn.Sigmoid``,
+    ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU`` (negative_slope 0.01),
+    ``nn.Softplus`` (beta 1, threshold 20), ``nn.SiLU``,
+    ``nn.GELU(approximate="tanh")``, ``nn.Identity`` or nothing (linear), and
+    the last one also by ``nn.Softmax(dim=-1)``.  A Linear without bias gets
+    zero biases.  Raises ValueError naming the first layer (index and repr)
+    that plainnet cannot represent.  ``loss`` is the network's training loss,
+    as in :class:`Network`.
+    """
+    from ._torch import layers_from_torch
+    weights, biases, acts = layers_from_torch(module)
+    return Network.from_weights(weights, biases, backend=backend, activation=acts, loss=loss)
+
+
+def _module(backend):
+    return _backends.load_backend(_backends.get_backend() if backend is None else backend)
 
 
 def _from_dict(d):
