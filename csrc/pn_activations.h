@@ -60,7 +60,7 @@ static inline double pn_d_gelu(double z)
     if (z < -PN_GELU_FLAT) return 0.0;
     t = tanh(PN_GELU_K * (z + PN_GELU_C * (z * z * z)));
     return 0.5 * (1.0 + t)
-           + (0.5 * z) * ((1.0 - t * t) * (PN_GELU_K * (1.0 + (3.0 * PN_GELU_C) * (z * z))));
+           + ((0.5 * z) * (1.0 - t * t)) * (PN_GELU_K * (1.0 + (3.0 * PN_GELU_C) * (z * z)));
 }
 
 #endif /* PN_ACTIVATION_FUNCTIONS */

@@ -20,6 +20,9 @@ ARCHITECTURES = [
     ([5, 3], dict(activation="tanh")),
     ([3, 4, 4, 4, 2], dict(activation=["relu", "sigmoid", "leaky_relu", "softmax"])),
     ([6, 7, 5, 4, 3, 2], dict(activation=["tanh", "relu", "linear", "sigmoid", "leaky_relu"])),
+    ([3, 5, 4, 2], dict(activation=["softplus", "silu", "gelu"])),
+    ([4, 6, 3], dict(activation="gelu", output_activation="softmax", loss="categorical_crossentropy")),
+    ([2, 4, 1], dict(activation="silu", output_activation="softplus")),
 ]
 IDS = ["-".join(map(str, s)) for s, _ in ARCHITECTURES]
 

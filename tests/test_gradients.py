@@ -17,6 +17,12 @@ CASES = [
     ("tanh", "softmax", "mse"),
     ("sigmoid", "sigmoid", "binary_crossentropy"),
     ("relu", "softmax", "categorical_crossentropy"),
+    ("softplus", "linear", "mse"),
+    ("silu", "silu", "mse"),
+    ("gelu", "gelu", "mse"),
+    ("gelu", "softmax", "categorical_crossentropy"),
+    ("silu", "sigmoid", "binary_crossentropy"),
+    ("tanh", "softplus", "mse"),
 ]
 
 

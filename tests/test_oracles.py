@@ -11,7 +11,8 @@ import pytest
 import plainnet as pn
 
 ACTS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU",
-        "linear": "Identity", "softmax": "Softmax"}
+        "linear": "Identity", "softmax": "Softmax", "softplus": "Softplus", "silu": "SiLU",
+        "gelu": "GELU"}
 
 CASES = [
     ([3, 5, 2], "sigmoid", None, "mse"),
@@ -20,6 +21,12 @@ CASES = [
     ([3, 4, 4, 3], "leaky_relu", "softmax", "categorical_crossentropy"),
     ([2, 5, 3], "tanh", "softmax", "mse"),
     ([5, 1], "linear", "tanh", "mse"),
+    ([3, 5, 2], "softplus", None, "mse"),
+    ([4, 6, 5, 3], "silu", "linear", "mse"),
+    ([3, 7, 2], "gelu", "sigmoid", "binary_crossentropy"),
+    ([3, 4, 4, 3], "gelu", "softmax", "categorical_crossentropy"),
+    ([2, 5, 3], "silu", "gelu", "mse"),
+    ([3, 4, 2], "tanh", "softplus", "mse"),
 ]
 
 
@@ -40,6 +47,8 @@ def _torch_model(torch, net):
             layers.append(torch.nn.Softmax(dim=-1))
         elif act == "leaky_relu":
             layers.append(torch.nn.LeakyReLU(0.01))
+        elif act == "gelu":
+            layers.append(torch.nn.GELU(approximate="tanh"))
         else:
             layers.append(getattr(torch.nn, ACTS[act])())
     return torch.nn.Sequential(*layers)
@@ -120,7 +129,7 @@ OPTIMIZERS = [
 
 
 @pytest.mark.parametrize("optimizer,batch,make", OPTIMIZERS, ids=lambda v: repr(v) if not callable(v) else "")
-@pytest.mark.parametrize("sizes,act,out,loss", CASES[:4])
+@pytest.mark.parametrize("sizes,act,out,loss", CASES[:4] + CASES[6:9])
 def test_training_steps_match_torch_optimizers(backend, optimizer, batch, make, sizes, act, out, loss):
     torch = _torch()
     rng = random.Random(7)

@@ -12,7 +12,7 @@ import pytest
 from plainnet import _py_backend, _py_fast
 
 SHAPES = [[2, 2, 1], [1, 1], [3, 5, 2], [4, 3, 3, 2], [2, 6, 5, 4, 3], [5, 1, 4]]
-ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear"]
+ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "softplus", "silu", "gelu"]
 
 
 def _core(sizes, acts, seed):

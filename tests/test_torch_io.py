@@ -22,6 +22,8 @@ ACTIVATION_SETS = [
     ["relu", "softmax"],
     ["leaky_relu", "tanh", "sigmoid"],
     ["linear", "relu", "softmax"],
+    ["softplus", "silu", "gelu"],
+    ["gelu", "softplus", "softmax"],
 ]
 
 

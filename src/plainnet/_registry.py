@@ -92,7 +92,7 @@ def _d_gelu(z, y):
     if z < -GELU_FLAT:
         return 0.0
     t = tanh(GELU_K * (z + GELU_C * (z * z * z)))
-    return 0.5 * (1.0 + t) + (0.5 * z) * ((1.0 - t * t) * (GELU_K * (1.0 + (3.0 * GELU_C) * (z * z))))
+    return 0.5 * (1.0 + t) + ((0.5 * z) * (1.0 - t * t)) * (GELU_K * (1.0 + (3.0 * GELU_C) * (z * z)))
 
 
 def softmax(z):
