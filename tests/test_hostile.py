@@ -1,0 +1,82 @@
+"""Hostile model files, hostile arguments and awkward file systems.
+
+Each test here is the regression test of one reported problem: deep files,
+absurd limits, files save() wrote but load() refused, scalers that turn
+finite inputs into infinities, lying __index__, long names, symlinks and
+permissions, FIFOs, huge echoed values and exceptions that did not pickle.
+"""
+
+import json
+import math
+import os
+import pickle
+import stat
+import subprocess
+import sys
+
+import pytest
+
+import plainnet as pn
+from plainnet import _modelfile
+from plainnet._data import as_int
+from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS, env_with_package
+
+
+def _deep_dict(n_layers, weights=None):
+    """A valid model dict of ``n_layers`` layers of width 1 (2 parameters each)."""
+    return {
+        "format": "plainnet", "version": 1, "sizes": [1] * (n_layers + 1),
+        "activations": ["linear"] * n_layers, "loss": "mse",
+        "weights": [[[0.5]]] * n_layers if weights is None else weights,
+        "biases": [[0.25]] * n_layers,
+    }
+
+
+def _write_json(path, d):
+    path.write_text(json.dumps(d))
+    return path
+
+
+# -- (20) every plainnet exception pickles ----------------------------------
+
+def _exceptions():
+    diverged = pn.TrainingDiverged.in_epoch(3, float("inf"), [0.5, 0.25])
+    return [
+        diverged,
+        pn.TrainingDiverged("custom", 2, [1.0]),
+        pn.ModelFileError("m.json: not a plainnet model"),
+        pn.BackendUnavailable("the C backend is not built"),
+        pn.TrainingInProgress("train: this network is being trained by another thread"),
+    ]
+
+
+@pytest.mark.parametrize("exc", _exceptions(), ids=lambda e: type(e).__name__)
+def test_exceptions_round_trip_through_pickle(exc):
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        again = pickle.loads(pickle.dumps(exc, protocol))
+        assert type(again) is type(exc)
+        assert str(again) == str(exc) and again.args == exc.args
+        assert vars(again) == vars(exc)
+        for attr in ("epoch", "losses", "loss"):
+            assert getattr(again, attr, None) == getattr(exc, attr, None)
+
+
+def test_diverged_exception_pickle_keeps_its_attributes():
+    exc = pickle.loads(pickle.dumps(pn.TrainingDiverged.in_epoch(3, float("inf"), [0.5, 0.25])))
+    assert (exc.epoch, exc.losses, exc.loss) == (3, [0.5, 0.25], float("inf"))
+    assert str(exc).startswith("training diverged in epoch 3 (loss inf)")
+
+
+def _diverge_in_worker(backend):
+    net = pn.Network([2, 3, 1], seed=0, backend=backend, activation="linear")
+    net.train([[1e150, -1e150], [2e150, 1e150]], [1.0, 0.0], epochs=50, learning_rate=1.0)
+
+
+def test_divergence_in_a_worker_process_arrives_as_training_diverged(backend):
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(_diverge_in_worker, backend)
+        exc = future.exception(timeout=120)
+    assert type(exc) is pn.TrainingDiverged
+    assert exc.epoch >= 1 and len(exc.losses) == exc.epoch - 1
+    assert "diverged in epoch %d" % exc.epoch in str(exc)
