@@ -37,6 +37,50 @@ def _write_json(path, d):
     return path
 
 
+# -- (11) as_int does not trust what __index__ returns --------------------
+
+class _LyingInt(int):
+    def __lt__(self, other):
+        return False
+
+    def __ge__(self, other):
+        return True
+
+    def __int__(self):
+        return 7
+
+    def __index__(self):
+        return _LyingInt(5)
+
+
+class _Lie:
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return _LyingInt(self.value)
+
+
+def test_as_int_converts_index_results_to_exact_ints(backend):
+    v = as_int(_Lie(-2), "n")
+    assert type(v) is int and v == -2
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be at least 1, got -2"):
+        pn.Network([2, _Lie(-2), 1], backend=backend)
+    with pytest.raises(ValueError, match="epochs must be at least 1, got -3"):
+        pn.Network([2, 1], backend=backend).train([[0.0, 0.0]], [0.0], epochs=_Lie(-3))
+    net = pn.Network([2, _Lie(3), 1], seed=0, backend=backend)
+    assert net.sizes == [2, 3, 1] and type(net.sizes[1]) is int
+    assert type(as_int(_LyingInt(4), "n")) is int
+
+
+def test_as_int_refuses_index_returning_a_non_int():
+    class Bad:
+        def __index__(self):
+            return 2.5
+    with pytest.raises(TypeError):
+        as_int(Bad(), "n")
+
+
 # -- (20) every plainnet exception pickles ----------------------------------
 
 def _exceptions():
