@@ -37,6 +37,64 @@ def _write_json(path, d):
     return path
 
 
+# -- (10) scalers that would turn finite inputs into infinities ------------
+
+def _with_scaler(mean, scale, backend):
+    d = pn.Network([2, 2, 1], seed=0, backend="python").to_dict()
+    d["scaler"] = {"mean": mean, "scale": scale}
+    return d
+
+
+@pytest.mark.parametrize("scale", [5e-324, 2.2250738585072014e-308 / 2, 1e-300, 9.9e-291])
+def test_file_with_a_tiny_scaler_scale_is_refused(backend, tmp_path, scale):
+    path = _write_json(tmp_path / "m.json", _with_scaler([0.0, 0.0], [1.0, scale], backend))
+    with pytest.raises(pn.ModelFileError) as info:
+        pn.load(path, backend=backend)
+    assert "scaler scale[1]" in str(info.value) and "1e-290" in str(info.value)
+    with pytest.raises(ValueError, match=r"scaler scale\[1\]"):
+        pn.Scaler([0.0, 0.0], [1.0, scale])
+
+
+def test_smallest_allowed_scale_loads(backend):
+    net = pn.Network.from_dict(_with_scaler([0.0, 0.0], [1.0, 1e-290], backend), backend=backend)
+    assert net.scaler.scale == [1.0, 1e-290]
+
+
+def test_scaled_input_that_overflows_raises_naming_the_column(backend):
+    net = pn.Network.from_dict(_with_scaler([0.0, 1e308], [1.0, 0.5], backend), backend=backend)
+    bad = [1.0, -1e308]  # (-1e308 - 1e308) / 0.5 is -inf
+    with pytest.raises(ValueError, match=r"x\[1\] = -1e\+308 scales to -inf"):
+        net.feedforward(bad)
+    with pytest.raises(ValueError, match=r"row 1, column 1: -1e\+308 scales to -inf"):
+        net.predict([[0.0, 1e308], bad])
+    with pytest.raises(ValueError, match=r"row 0, column 1"):
+        net.loss([bad], [0.5])
+    before = net.to_dict()
+    with pytest.raises(ValueError, match=r"row 0, column 1"):
+        net.train([bad], [0.5], epochs=1)
+    assert net.to_dict() == before
+    # Inputs the scaler can represent still work, with the same numbers as before.
+    assert net.predict([[0.0, 1e308]]) == [net.feedforward([0.0, 1e308])]
+    s = net.scaler
+    assert s.transform_row([3.0, 1e308]) == [3.0, 0.0]
+    assert s.transform([[3.0, 1e308], [1.0, 5e307]]) == [[3.0, 0.0], [1.0, (5e307 - 1e308) / 0.5]]
+
+
+def test_fit_is_unchanged_for_ordinary_data_and_safe_for_tiny_spread():
+    from plainnet._data import as_rows
+    rows = as_rows([[1.0, 10.0], [2.0, 10.0], [4.0, 10.0]], 2)
+    s = pn.Scaler.fit(rows)
+    mean = (1.0 + 2.0 + 4.0) / 3.0
+    sq = (1.0 - mean) ** 2 + (2.0 - mean) ** 2 + (4.0 - mean) ** 2
+    assert s.mean == [mean, 10.0] and s.scale == [math.sqrt(sq / 3.0), 1.0]
+    # A spread of subnormal numbers: a scale of 5e-324 would send 1.0 to inf.
+    tiny = pn.Scaler.fit(as_rows([[0.0], [1e-323]], 1))
+    assert tiny.scale == [1.0] and tiny.mean == [5e-324]
+    net = pn.Network([1, 1], seed=0, backend="python")
+    net.fit_scaler([[0.0], [1e-323]])
+    assert pn.Network.from_dict(net.to_dict()).scaler.scale == [1.0]
+
+
 # -- (11) as_int does not trust what __index__ returns --------------------
 
 class _LyingInt(int):
