@@ -37,6 +37,86 @@ def _write_json(path, d):
     return path
 
 
+# -- (7) the number of layers is limited, and checked before the weights ----
+
+def test_layer_limit_is_ten_thousand():
+    assert _modelfile.MAX_LAYERS == 10000
+
+
+def test_file_with_too_many_layers_is_refused(backend, tmp_path):
+    n = _modelfile.MAX_LAYERS + 1
+    path = _write_json(tmp_path / "deep.json", _deep_dict(n))
+    with pytest.raises(pn.ModelFileError) as info:
+        pn.load(path, backend=backend)
+    message = str(info.value)
+    assert "%d layers" % n in message and "limit of 10000 layers" in message
+    assert len(message) < 400
+
+
+def test_layer_count_is_checked_before_the_weights(backend):
+    # Weights that are not even lists: the layer count is what is reported.
+    d = _deep_dict(50000, weights=["not a layer"] * 50000)
+    with pytest.raises(pn.ModelFileError, match="50000 layers, over the limit of 10000"):
+        pn.Network.from_dict(d, backend=backend)
+
+
+def test_file_with_the_maximum_number_of_layers_loads(backend, tmp_path):
+    n = _modelfile.MAX_LAYERS
+    path = _write_json(tmp_path / "deep.json", _deep_dict(n))
+    net = pn.load(path, backend=backend)
+    assert len(net.sizes) == n + 1
+    # 0.5 * x + 0.25 applied 10000 times converges to 0.5 from any start.
+    assert net.feedforward([3.0]) == pytest.approx([0.5], abs=1e-12)
+
+
+def test_save_refuses_a_network_too_deep_to_load(tmp_path):
+    net = pn.Network([1] * (_modelfile.MAX_LAYERS + 2), seed=0, backend="python", activation="linear")
+    path = tmp_path / "deep.json"
+    with pytest.raises(ValueError, match="10001 layers, over the limit of 10000"):
+        net.save(path)
+    assert os.listdir(tmp_path) == []
+
+
+# -- (8) max_parameters is checked, and reading does not preallocate -------
+
+@pytest.mark.parametrize("bad, exc", [(1.5, TypeError), ("9", TypeError), (True, TypeError),
+                                      ([9], TypeError), (0, ValueError), (-5, ValueError)])
+def test_max_parameters_is_validated(tmp_path, bad, exc):
+    path = tmp_path / "m.json"
+    net = pn.Network([2, 2, 1], seed=3, backend="python")
+    net.save(path)
+    with pytest.raises(exc, match="max_parameters"):
+        pn.load(path, max_parameters=bad)
+    with pytest.raises(exc, match="max_parameters"):
+        pn.Network.from_dict(net.to_dict(), max_parameters=bad)
+
+
+def test_max_parameters_still_limits(tmp_path):
+    path = tmp_path / "m.json"
+    pn.Network([2, 2, 1], seed=3, backend="python").save(path)  # 9 parameters
+    assert pn.load(path, max_parameters=9).n_parameters == 9
+    with pytest.raises(pn.ModelFileError, match="9 parameters, over the limit of 8"):
+        pn.load(path, max_parameters=8)
+
+
+# -- (9) save never writes what load refuses: the epochs count -------------
+
+def test_save_refuses_epochs_load_would_refuse(backend, tmp_path):
+    d = pn.Network([2, 2, 1], seed=0, backend="python").to_dict()
+    d["training"]["epochs"] = 2 ** 62  # the largest count a file may hold
+    net = pn.Network.from_dict(d, backend=backend)
+    path = tmp_path / "m.json"
+    net.save(path)
+    assert pn.load(path, backend=backend).epochs_trained == 2 ** 62
+    before = path.read_bytes()
+    net.train(TUTORIAL_DATA, TUTORIAL_TARGETS, epochs=1)
+    assert net.epochs_trained == 2 ** 62 + 1
+    with pytest.raises(ValueError, match=r"epochs_trained .* over the most a model file holds \(2\*\*62\)"):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.json"]
+
+
 # -- (10) scalers that would turn finite inputs into infinities ------------
 
 def _with_scaler(mean, scale, backend):
@@ -137,6 +217,83 @@ def test_as_int_refuses_index_returning_a_non_int():
             return 2.5
     with pytest.raises(TypeError):
         as_int(Bad(), "n")
+
+
+# -- (15) bounded error messages; the field and the path are named ----------
+
+def _message(d, backend="python"):
+    with pytest.raises(pn.ModelFileError) as info:
+        pn.Network.from_dict(d, backend=backend)
+    return str(info.value)
+
+
+def _good():
+    return pn.Network([2, 2, 1], seed=1, backend="python").to_dict()
+
+
+def test_huge_format_string_is_not_echoed(tmp_path):
+    d = _good()
+    d["format"] = "x" * (5 * 10 ** 6)
+    path = _write_json(tmp_path / "m.json", d)
+    with pytest.raises(pn.ModelFileError) as info:
+        pn.load(path)
+    message = str(info.value)
+    assert message == "%s: not a plainnet model: 'format' is '%s...%s' (5000000 characters), expected 'plainnet'" % (
+        path, "x" * 37, "x" * 38)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("version", "v" * 10 ** 6, "'version' must be an integer"),
+    ("sizes", [2] * 5000 + ["x"], "'sizes' must be a list of integers"),
+    ("sizes", [0] * 5000, "'sizes' needs at least two layers"),
+    ("activations", ["tanh" * 10 ** 5], "'activations' must list one name per layer"),
+    ("activations", ["sigmoid", "t" * 10 ** 6], "unknown activation"),
+    ("loss", "l" * 10 ** 6, "unknown loss"),
+    ("columns", {"inputs": ["a" * 10 ** 6, 1], "outputs": ["y"]}, "column names"),
+    ("w" * 10 ** 6, 1, "unknown field(s)"),
+])
+def test_hostile_values_are_echoed_briefly(field, value, words):
+    d = _good()
+    d[field] = value
+    message = _message(d)
+    assert words in message
+    assert len(message) < 600
+    if field == "activations" and words == "unknown activation":  # the end of the message is kept
+        assert message.endswith("choose one of " + ", ".join(pn._maths.ACTIVATIONS))
+
+
+def test_many_unknown_fields_are_listed_briefly():
+    d = _good()
+    for k in range(10000):
+        d["extra%05d" % k] = k
+    message = _message(d)
+    assert message.startswith("unknown field(s): extra00000, extra00001")
+    assert "10000 in all" in message and len(message) < 600
+    d = _good()
+    d["training"] = {"epochs": 0, "rng": 0, "optimizer": None, "b1t": 1.0, "b2t": 1.0, "buffers": [],
+                     "k" * 10 ** 6: 1}
+    message = _message(d)
+    assert "'training' fields" in message and len(message) < 600
+
+
+@pytest.mark.parametrize("name", [["adam"], {"a": 1}, 3, None])
+def test_unhashable_optimizer_name_names_the_field(name):
+    d = _good()
+    d["training"]["optimizer"] = {"name": name}
+    assert _message(d) == ("training 'optimizer' must be null or an object whose 'name' is one of "
+                           "sgd, momentum, adam; got 'name' %s" % _modelfile._short(name))
+    d["training"]["optimizer"] = ["adam"]
+    assert "training 'optimizer' must be null or an object" in _message(d)
+
+
+def test_optimizer_settings_are_still_checked():
+    d = _good()
+    d["training"]["optimizer"] = {"name": "adam", "beta1": 2.0, "beta2": 0.999, "epsilon": 1e-8,
+                                  "weight_decay": 0.0}
+    d["training"]["buffers"] = [[0.0] * 9, [0.0] * 9]
+    assert "beta1 must be in [0, 1)" in _message(d)
+    d["training"]["optimizer"]["beta1"] = 0.5
+    assert pn.Network.from_dict(d).to_dict()["training"]["optimizer"]["beta1"] == 0.5
 
 
 # -- (20) every plainnet exception pickles ----------------------------------

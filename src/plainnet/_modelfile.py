@@ -10,9 +10,9 @@ any previous file intact.
 import os
 
 from . import _backends, network
-from ._data import as_float, as_vector
+from ._data import as_float, as_int, as_vector
 from ._errors import ModelFileError
-from ._training import Scaler, make_optimizer
+from ._training import OPTIMIZERS, Scaler, make_optimizer
 
 __all__ = ["FORMAT", "VERSION", "network_to_dict", "network_from_dict", "save", "load"]
 
@@ -23,6 +23,71 @@ _OPTIONAL_KEYS = ("scaler", "columns", "training")
 # Longest decimal integer accepted in a file; a longer one is not a layer size
 # and would only cost time to parse.
 _MAX_INT_DIGITS = 30
+
+#: Model files (and dicts) with more layers than this are refused, whatever
+#: their number of parameters: each layer costs time and memory of its own
+#: (about 10 microseconds to load), and 10,000 layers of width 1 are already
+#: far beyond any useful network.  Checked before any weight is looked at.
+MAX_LAYERS = 10000
+
+#: The most epochs a model file records; save() refuses a network trained longer.
+MAX_EPOCHS = 2 ** 62
+
+# Error messages quote values from the file: each at most this long.
+_ECHO = 80
+# ... and a message built elsewhere (a backend check, a setting) at most this long.
+_MESSAGE = 480
+_READ_CHUNK = 1 << 20
+
+
+def _short(v):
+    """``repr(v)``, cut to about 80 characters, cheaply even for a huge value."""
+    import reprlib  # light; only when an error is being reported
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = _ECHO
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = 8
+    r.maxlevel = 3
+    try:
+        text = r.repr(v)
+    except Exception:  # an int too long for str(), a repr that fails
+        text = "<%s>" % type(v).__name__
+    if len(text) > _ECHO:
+        text = text[:_ECHO - 3] + "..."
+    if isinstance(v, str) and len(v) > _ECHO - 2:
+        text += " (%d characters)" % len(v)
+    elif isinstance(v, (list, dict)) and len(v) > 8:
+        text += " (%d items)" % len(v)
+    return text
+
+
+def _name(k):
+    if not isinstance(k, str):
+        return _short(k)
+    return k if len(k) <= _ECHO else k[:_ECHO - 3] + "..."
+
+
+def _names(keys):
+    """A short, readable list of (possibly hostile) field names."""
+    keys = sorted(map(_name, keys))
+    text = ", ".join(keys[:8])
+    if len(keys) > 8:
+        text += ", ... (%d in all)" % len(keys)
+    return text
+
+
+def _error(exc):
+    """A ModelFileError from another check's TypeError/ValueError, its message bounded."""
+    text = str(exc)
+    if len(text) > _MESSAGE:  # keep the start and the end, which says what is expected
+        text = text[:_MESSAGE - 160] + " ... " + text[-150:]
+    return ModelFileError(text)
+
+
+def _limit(max_parameters):
+    """The parameter limit: ``MAX_PARAMETERS`` for None, else an int >= 1."""
+    if max_parameters is None:
+        return network.MAX_PARAMETERS
+    return as_int(max_parameters, "max_parameters", minimum=1)
 
 
 def network_to_dict(net):
@@ -61,7 +126,7 @@ def _check_scaler(d, n_inputs):
     try:
         return Scaler(d["mean"], d["scale"])
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(str(exc)) from None
+        raise _error(exc) from None
 
 
 _TRAINING_KEYS = ("epochs", "rng", "optimizer", "b1t", "b2t", "buffers")
@@ -73,23 +138,31 @@ def _check_training(d, n_params):
     if not isinstance(d, dict):
         raise ModelFileError("'training' must be null or an object")
     missing = [k for k in _TRAINING_KEYS if k not in d]
-    unknown = sorted(str(k) for k in d if k not in _TRAINING_KEYS)
+    unknown = [k for k in d if k not in _TRAINING_KEYS]
     if missing or unknown:
-        raise ModelFileError("'training' fields: missing %s, unknown %s" % (missing or "none", unknown or "none"))
+        raise ModelFileError("'training' fields: missing %s, unknown %s"
+                             % (", ".join(missing) or "none", _names(unknown) or "none"))
     out = {}
-    for key, top in (("epochs", 2 ** 62), ("rng", 2 ** 64 - 1)):
+    for key, top in (("epochs", MAX_EPOCHS), ("rng", 2 ** 64 - 1)):
         v = d[key]
         if type(v) is not int or not 0 <= v <= top:
-            raise ModelFileError("training %r must be an integer in [0, %d], got %r" % (key, top, v))
+            raise ModelFileError("training %r must be an integer in [0, %d], got %s" % (key, top, _short(v)))
         out[key] = v
+    spec = d["optimizer"]
+    if spec is not None and (not isinstance(spec, dict) or not isinstance(spec.get("name"), str)
+                             or spec["name"] not in OPTIMIZERS):
+        raise ModelFileError(
+            "training 'optimizer' must be null or an object whose 'name' is one of %s; got %s"
+            % (", ".join(OPTIMIZERS), "'name' %s" % _short(spec.get("name")) if isinstance(spec, dict)
+               else _short(spec)))
     try:
-        opt = None if d["optimizer"] is None else make_optimizer(d["optimizer"])
+        opt = None if spec is None else make_optimizer(spec)
         for key in ("b1t", "b2t"):
             out[key] = as_float(d[key], "training %r" % key)
             if not 0.0 <= out[key] <= 1.0:
                 raise ValueError("training %r must be in [0, 1]" % key)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(str(exc)) from None
+        raise _error(exc) from None
     buffers = d["buffers"]
     wanted = 0 if opt is None else opt.n_buffers
     if not isinstance(buffers, list) or len(buffers) != wanted:
@@ -101,56 +174,61 @@ def _check_training(d, n_params):
         try:
             out["buffers"].append(as_vector(buf, n_params, "training buffer %d" % k))
         except (TypeError, ValueError) as exc:
-            raise ModelFileError(str(exc)) from None
+            raise _error(exc) from None
     out["optimizer"] = opt
     return out
 
 
 def _validated(d, max_parameters):
     """(sizes, activations, loss, weights, biases) from a model dict, or ModelFileError."""
+    limit = _limit(max_parameters)  # a bad argument is a TypeError/ValueError, whatever the dict
     if not isinstance(d, dict):
         raise ModelFileError("a model must be a JSON object, not %s" % type(d).__name__)
     if d.get("format") != FORMAT:
-        raise ModelFileError("not a plainnet model: 'format' is %r, expected %r" % (d.get("format"), FORMAT))
+        raise ModelFileError("not a plainnet model: 'format' is %s, expected %r" % (_short(d.get("format")), FORMAT))
     version = d.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFileError("'version' must be an integer, got %r" % (version,))
+        raise ModelFileError("'version' must be an integer, got %s" % _short(version))
     if version > VERSION:
         raise ModelFileError(
-            "model format version %d is newer than this plainnet reads (%d): upgrade plainnet"
-            % (version, VERSION)
+            "model format version %s is newer than this plainnet reads (%d): upgrade plainnet"
+            % (_short(version), VERSION)
         )
     if version < 1:
-        raise ModelFileError("'version' must be at least 1, got %d" % version)
+        raise ModelFileError("'version' must be at least 1, got %s" % _short(version))
     missing = [k for k in _KEYS if k not in d]
     if missing:
         raise ModelFileError("missing field(s): %s" % ", ".join(missing))
-    unknown = sorted(str(k) for k in d if k not in _KEYS and k not in _OPTIONAL_KEYS)
+    unknown = [k for k in d if k not in _KEYS and k not in _OPTIONAL_KEYS]
     if unknown:
-        raise ModelFileError("unknown field(s): %s" % ", ".join(unknown))
+        raise ModelFileError("unknown field(s): %s" % _names(unknown))
 
     sizes = d["sizes"]
+    if isinstance(sizes, list) and len(sizes) - 1 > MAX_LAYERS:
+        raise ModelFileError(
+            "'sizes' lists %d layers, over the limit of %d layers (plainnet._modelfile.MAX_LAYERS)"
+            % (len(sizes) - 1, MAX_LAYERS))
     if not isinstance(sizes, list) or not all(type(s) is int for s in sizes):
-        raise ModelFileError("'sizes' must be a list of integers, got %r" % (sizes,))
+        raise ModelFileError("'sizes' must be a list of integers, got %s" % _short(sizes))
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ModelFileError("'sizes' needs at least two layers of width >= 1, got %r" % (sizes,))
+        raise ModelFileError("'sizes' needs at least two layers of width >= 1, got %s" % _short(sizes))
     count = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
     if count > limit:
         raise ModelFileError(
-            "'sizes' %r means %d parameters, over the limit of %d (pass max_parameters to allow more)"
-            % (sizes, count, limit)
+            "'sizes' %s means %d parameters, over the limit of %d (pass max_parameters to allow more)"
+            % (_short(sizes), count, limit)
         )
     acts = d["activations"]
     if not isinstance(acts, list) or len(acts) != len(sizes) - 1:
-        raise ModelFileError("'activations' must list one name per layer (%d), got %r" % (len(sizes) - 1, acts))
+        raise ModelFileError("'activations' must list one name per layer (%d), got %s"
+                             % (len(sizes) - 1, _short(acts)))
     loss = d["loss"]
     try:
         acts = network._check_activations(acts, None, len(sizes) - 1)
         loss = network._check_loss(loss, acts)
         W, B = network._check_params(d["weights"], d["biases"], sizes)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(str(exc)) from None
+        raise _error(exc) from None
     scaler = _check_scaler(d.get("scaler"), sizes[0])
     training = _check_training(d.get("training"), count)
     columns = d.get("columns")
@@ -168,7 +246,7 @@ def network_from_dict(cls, d, backend=None, max_parameters=None):
         try:
             net.set_column_names(columns["inputs"], columns["outputs"])
         except (TypeError, ValueError) as exc:
-            raise ModelFileError(str(exc)) from None
+            raise _error(exc) from None
     return net
 
 
@@ -202,7 +280,17 @@ def loads(text, source="model"):
 
 
 def save(net, path):
-    write_atomically(path, dumps(net.to_dict()).encode("utf-8"))
+    d = net.to_dict()
+    # Refuse, before writing anything, what load() would refuse.
+    layers = len(d["sizes"]) - 1
+    if layers > MAX_LAYERS:
+        raise ValueError("cannot save a network of %d layers, over the limit of %d layers a model "
+                         "file may hold (plainnet._modelfile.MAX_LAYERS)" % (layers, MAX_LAYERS))
+    epochs = d["training"]["epochs"]
+    if not 0 <= epochs <= MAX_EPOCHS:
+        raise ValueError("cannot save: epochs_trained is %d, over the most a model file holds (2**62)"
+                         % epochs)
+    write_atomically(path, dumps(d).encode("utf-8"))
 
 
 def write_atomically(path, data):
@@ -242,8 +330,8 @@ def write_atomically(path, data):
 
 def load(path, backend=None, max_parameters=None):
     """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError."""
+    limit = _limit(max_parameters)
     path = os.fspath(path)
-    limit = network.MAX_PARAMETERS if max_parameters is None else max_parameters
     # About 25 bytes of JSON per parameter at most, plus room for the rest.
     max_bytes = 32 * limit + (1 << 20)
     with open(path, "rb") as f:
@@ -256,6 +344,6 @@ def load(path, backend=None, max_parameters=None):
         raise ModelFileError("%s: not UTF-8 text: %s" % (path, exc)) from None
     d = loads(text, path)
     try:
-        return network_from_dict(network.Network, d, backend, max_parameters)
+        return network_from_dict(network.Network, d, backend, limit)
     except ModelFileError as exc:
         raise ModelFileError("%s: %s" % (path, exc)) from None
