@@ -99,6 +99,17 @@ def test_max_parameters_still_limits(tmp_path):
         pn.load(path, max_parameters=8)
 
 
+def test_huge_max_parameters_reads_a_small_file(backend, tmp_path):
+    path = tmp_path / "m.json"
+    pn.Network([2, 2, 1], seed=3, backend="python").save(path)
+    assert os.path.getsize(path) < 2000
+    net = pn.load(path, backend=backend, max_parameters=10 ** 12)
+    assert net.sizes == [2, 2, 1]
+    assert net.weights == pn.Network([2, 2, 1], seed=3, backend="python").weights
+    net = pn.load(path, backend=backend, max_parameters=10 ** 30)
+    assert net.sizes == [2, 2, 1]
+
+
 # -- (9) save never writes what load refuses: the epochs count -------------
 
 def test_save_refuses_epochs_load_would_refuse(backend, tmp_path):
@@ -217,6 +228,48 @@ def test_as_int_refuses_index_returning_a_non_int():
             return 2.5
     with pytest.raises(TypeError):
         as_int(Bad(), "n")
+
+
+# -- (14) FIFOs and other files that are not regular files ------------------
+
+_LOAD_FIFO = r"""
+import sys, plainnet as pn
+try:
+    pn.load(sys.argv[1])
+except pn.ModelFileError as exc:
+    print("refused:", exc)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_load_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(str(fifo))
+    # In a child process: a regression must fail the test, not hang the suite.
+    done = subprocess.run([sys.executable, "-c", _LOAD_FIFO, str(fifo)], capture_output=True,
+                          text=True, env=env_with_package(), timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "refused: %s: not a regular file (a FIFO): refusing to read it" % fifo
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_cli_info_refuses_a_fifo_without_blocking(tmp_path):
+    os.mkfifo(str(tmp_path / "m.json"))
+    done = subprocess.run([sys.executable, "-m", "plainnet", "info", "m.json"], cwd=str(tmp_path),
+                          capture_output=True, text=True, env=env_with_package(), timeout=60)
+    assert done.returncode != 0
+    assert "m.json: not a regular file (a FIFO)" in done.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_load_refuses_a_device():
+    with pytest.raises(pn.ModelFileError, match="/dev/null: not a regular file"):
+        pn.load("/dev/null")
+
+
+def test_load_of_a_directory_is_still_an_is_a_directory_error(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        pn.load(tmp_path)
 
 
 # -- (15) bounded error messages; the field and the path are named ----------

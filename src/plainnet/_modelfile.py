@@ -7,7 +7,9 @@ it to disk and renames it over the destination, so a failure part-way leaves
 any previous file intact.
 """
 
+import errno
 import os
+import stat
 
 from . import _backends, network
 from ._data import as_float, as_int, as_vector
@@ -328,20 +330,62 @@ def write_atomically(path, data):
         os.close(dir_fd)
 
 
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(path, mode):
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    return ModelFileError("%s: not a regular file (%s): refusing to read it" % (path, kind))
+
+
+def _read_limited(path, max_bytes):
+    """The bytes of the regular file ``path``, or None if it holds more than ``max_bytes``.
+
+    Refuses FIFOs, devices and sockets without reading (a FIFO with no
+    writer would block forever; /dev/zero never ends), and reads in chunks
+    rather than into one buffer sized for the limit.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode)
+    # O_NONBLOCK: should the path have become a FIFO since, open() does not wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = f.read(min(_READ_CHUNK, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    return None if total > max_bytes else b"".join(chunks)
+
+
 def load(path, backend=None, max_parameters=None):
-    """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError."""
+    """Read a network saved by :meth:`Network.save`; a malformed file raises ModelFileError.
+
+    Only regular files are read (a FIFO or device raises ModelFileError), and
+    no more of one than a model of ``max_parameters`` parameters can take.
+    """
     limit = _limit(max_parameters)
     path = os.fspath(path)
     # About 25 bytes of JSON per parameter at most, plus room for the rest.
     max_bytes = 32 * limit + (1 << 20)
-    with open(path, "rb") as f:
-        raw = f.read(max_bytes + 1)
-    if len(raw) > max_bytes:
+    raw = _read_limited(path, max_bytes)
+    if raw is None:
         raise ModelFileError("%s: file is larger than a model of %d parameters can be" % (path, limit))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ModelFileError("%s: not UTF-8 text: %s" % (path, exc)) from None
+    del raw
     d = loads(text, path)
     try:
         return network_from_dict(network.Network, d, backend, limit)
