@@ -79,6 +79,17 @@ def test_save_refuses_a_network_too_deep_to_load(tmp_path):
 
 # -- (8) max_parameters is checked, and reading does not preallocate -------
 
+def test_huge_max_parameters_reads_a_small_file(backend, tmp_path):
+    path = tmp_path / "m.json"
+    pn.Network([2, 2, 1], seed=3, backend="python").save(path)
+    assert os.path.getsize(path) < 2000
+    net = pn.load(path, backend=backend, max_parameters=10 ** 12)
+    assert net.sizes == [2, 2, 1]
+    assert net.weights == pn.Network([2, 2, 1], seed=3, backend="python").weights
+    net = pn.load(path, backend=backend, max_parameters=10 ** 30)
+    assert net.sizes == [2, 2, 1]
+
+
 @pytest.mark.parametrize("bad, exc", [(1.5, TypeError), ("9", TypeError), (True, TypeError),
                                       ([9], TypeError), (0, ValueError), (-5, ValueError)])
 def test_max_parameters_is_validated(tmp_path, bad, exc):
@@ -97,17 +108,6 @@ def test_max_parameters_still_limits(tmp_path):
     assert pn.load(path, max_parameters=9).n_parameters == 9
     with pytest.raises(pn.ModelFileError, match="9 parameters, over the limit of 8"):
         pn.load(path, max_parameters=8)
-
-
-def test_huge_max_parameters_reads_a_small_file(backend, tmp_path):
-    path = tmp_path / "m.json"
-    pn.Network([2, 2, 1], seed=3, backend="python").save(path)
-    assert os.path.getsize(path) < 2000
-    net = pn.load(path, backend=backend, max_parameters=10 ** 12)
-    assert net.sizes == [2, 2, 1]
-    assert net.weights == pn.Network([2, 2, 1], seed=3, backend="python").weights
-    net = pn.load(path, backend=backend, max_parameters=10 ** 30)
-    assert net.sizes == [2, 2, 1]
 
 
 # -- (9) save never writes what load refuses: the epochs count -------------
@@ -230,6 +230,69 @@ def test_as_int_refuses_index_returning_a_non_int():
         as_int(Bad(), "n")
 
 
+# -- (12) long file names ---------------------------------------------------
+
+def test_save_to_a_245_character_name(backend, tmp_path):
+    name = "m" * 240 + ".json"
+    assert len(name) == 245
+    net = pn.Network([2, 3, 1], seed=4, backend=backend)
+    net.save(tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
+    assert pn.load(tmp_path / name, backend=backend).weights == net.weights
+
+
+# -- (13) permissions and symlinks of an existing file ------------------------
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_save_keeps_the_permissions_of_an_existing_file(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text("old")
+    os.chmod(path, 0o600)
+    pn.Network([2, 1], seed=0, backend="python").save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert pn.load(path).sizes == [2, 1]
+    os.chmod(path, 0o640)
+    pn.Network([2, 2, 1], seed=0, backend="python").save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="needs symlinks")
+def test_save_through_a_symlink_updates_its_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.json"
+    target.write_text("old")
+    os.chmod(target, 0o600)
+    link = tmp_path / "link.json"
+    os.symlink(os.path.join("real", "model.json"), str(link))
+    net = pn.Network([2, 3, 1], seed=5, backend="python")
+    net.save(link)
+    assert os.path.islink(link) and os.readlink(str(link)) == os.path.join("real", "model.json")
+    assert pn.load(target).weights == net.weights
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "real"]
+    assert os.listdir(tmp_path / "real") == ["model.json"]
+    # A dangling link is written through, as open() would: the target is created.
+    os.symlink("new.json", str(tmp_path / "dangling.json"))
+    net.save(tmp_path / "dangling.json")
+    assert os.path.islink(tmp_path / "dangling.json")
+    assert pn.load(tmp_path / "new.json").weights == net.weights
+
+
+@pytest.mark.skipif(not hasattr(os, "link") or os.name != "posix", reason="needs hard links")
+def test_save_replaces_a_hard_linked_path_with_a_new_file(tmp_path):
+    """Documented: saving is atomic (a new file renamed over the path), so other
+    hard links to the old file keep the old contents."""
+    path = tmp_path / "m.json"
+    old = pn.Network([2, 1], seed=0, backend="python")
+    old.save(path)
+    os.link(str(path), str(tmp_path / "other.json"))
+    new = pn.Network([2, 1], seed=1, backend="python")
+    new.save(path)
+    assert pn.load(path).weights == new.weights
+    assert pn.load(tmp_path / "other.json").weights == old.weights
+    assert os.stat(path).st_nlink == 1
+
+
 # -- (14) FIFOs and other files that are not regular files ------------------
 
 _LOAD_FIFO = r"""
@@ -347,6 +410,28 @@ def test_optimizer_settings_are_still_checked():
     assert "beta1 must be in [0, 1)" in _message(d)
     d["training"]["optimizer"]["beta1"] = 0.5
     assert pn.Network.from_dict(d).to_dict()["training"]["optimizer"]["beta1"] == 0.5
+
+
+def test_failed_save_names_the_users_path(tmp_path, monkeypatch):
+    path = tmp_path / "model.json"
+    net = pn.Network([2, 1], seed=0, backend="python")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError) as info:
+        net.save(path)
+    monkeypatch.undo()
+    assert info.value.errno == 28 and info.value.filename == str(path)
+    assert ".tmp" not in str(info.value) and str(path) in str(info.value)
+    assert os.listdir(tmp_path) == []
+    # Renaming over a directory fails: again the error names the path given.
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(OSError) as info:
+        net.save(tmp_path / "dir.json")
+    assert info.value.filename == str(tmp_path / "dir.json") and ".tmp" not in str(info.value)
+    assert os.listdir(tmp_path) == ["dir.json"] and os.listdir(tmp_path / "dir.json") == []
 
 
 # -- (20) every plainnet exception pickles ----------------------------------

@@ -295,19 +295,53 @@ def save(net, path):
     write_atomically(path, dumps(d).encode("utf-8"))
 
 
+def _resolved(path):
+    """The file a write to ``path`` should replace: through symlinks, to their target."""
+    if not os.path.islink(path):
+        return path
+    real = os.path.realpath(path)
+    if os.path.islink(real):  # a loop of links: realpath gave up
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+    return real
+
+
 def write_atomically(path, data):
     """Write bytes to ``path`` through a synced temporary file renamed over it.
 
     A failure part-way (disk full, permission denied, interrupted) leaves any
-    previous file at ``path`` as it was.
+    previous file at ``path`` as it was, and the error names ``path``.  A
+    symlink is written through: its target is replaced, and the link stays.
+    An existing file keeps its permission bits; a new one gets 0o666 minus
+    the umask.  The file is a new one (a new inode): other hard links to the
+    old file keep the old contents, as with any atomic replace.
     """
-    path = os.fspath(path)
+    given = os.fspath(path)
+    try:
+        _write_atomically(os.fsdecode(given), data)
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        # The temporary file is an implementation detail: name the path given.
+        raise OSError(exc.errno, exc.strerror, given) from None
+
+
+def _write_atomically(path, data):
+    path = _resolved(path)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path), os.getpid(), os.urandom(4).hex()))
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # no file yet (or unreadable folder, which os.open reports below)
+        mode = None
+    # A hidden name of bounded length, whatever the target's: a prefix of its
+    # name (for whoever finds one left by a killed process), pid and random.
+    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path)[:32], os.getpid(),
+                                                   os.urandom(6).hex()))
     # Created with the usual 0o666 minus umask, like any file the user writes.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode is not None and stat.S_ISREG(mode):
+                _chmod(f.fileno(), tmp, stat.S_IMODE(mode))
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -329,6 +363,12 @@ def write_atomically(path, data):
     finally:
         os.close(dir_fd)
 
+
+def _chmod(fd, path, mode):
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows: only the read-only bit means anything
+        os.chmod(path, mode)
 
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
