@@ -23,7 +23,15 @@ _FLOAT_FORMATS = frozenset("efd")
 
 
 def _describe(v):
-    text = repr(v)
+    """A short description of ``v`` for an error message: a repr cut to 40
+    characters, and the type.  Strings are cut before repr, so a huge one
+    costs nothing; a repr that fails is not needed to report the problem."""
+    if isinstance(v, str) and len(v) > 40:
+        v = v[:40]
+    try:
+        text = repr(v)
+    except Exception:
+        text = "<unprintable>"
     if len(text) > 40:
         text = text[:37] + "..."
     return "%s (%s)" % (text, type(v).__name__)
@@ -48,6 +56,12 @@ def as_int(v, what, minimum=None):
     if isinstance(v, bool) or not hasattr(v, "__index__"):
         raise TypeError("%s must be an integer, not %s" % (what, _describe(v)))
     v = v.__index__()
+    if type(v) is not int:
+        # An int subclass may define its own comparisons (or __index__ may
+        # return anything): compare, and hand on, an exact int only.
+        if not isinstance(v, int):
+            raise TypeError("%s must be an integer: its __index__ returned %s" % (what, _describe(v)))
+        v = int.__index__(v)
     if minimum is not None and v < minimum:
         raise ValueError("%s must be at least %d, got %d" % (what, minimum, v))
     return v

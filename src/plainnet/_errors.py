@@ -1,4 +1,8 @@
-"""Exceptions raised by plainnet, beyond the built-in ValueError and TypeError."""
+"""Exceptions raised by plainnet, beyond the built-in ValueError and TypeError.
+
+Every one pickles with its message and attributes, so it crosses process
+boundaries (multiprocessing, concurrent.futures) as itself.
+"""
 
 __all__ = ["BackendUnavailable", "ModelFileError", "TrainingDiverged", "TrainingInProgress"]
 
@@ -27,6 +31,11 @@ class TrainingDiverged(FloatingPointError):
         super().__init__(message)
         self.epoch = epoch
         self.losses = losses
+
+    def __reduce__(self):
+        # BaseException's would call cls(message) alone; the attributes (loss
+        # among them, when set) travel in the instance dict.
+        return (type(self), (self.args[0] if self.args else "", self.epoch, self.losses), self.__dict__)
 
     @classmethod
     def in_epoch(cls, epoch, loss, losses):

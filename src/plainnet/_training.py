@@ -223,9 +223,17 @@ class Scaler:
     Learned from training data by :meth:`fit` (scale is the population
     standard deviation, 1.0 for a constant feature) and saved in the model
     file, so a loaded network takes raw inputs.
+
+    A scale must be at least ``MIN_SCALE`` (1e-290): any input within 1e18 of
+    the mean then scales to a finite number, where a subnormal scale would
+    turn 1.0 into infinity.  An input whose scaled value is not finite anyway
+    raises ValueError naming its column, so no NaN ever comes out silently.
     """
 
     __slots__ = ("mean", "scale")
+
+    #: The smallest scale accepted (and fitted: a smaller spread counts as constant).
+    MIN_SCALE = 1e-290
 
     def __init__(self, mean, scale):
         self.mean = [as_float(v, "scaler mean[%d]" % i) for i, v in enumerate(mean)]
@@ -234,6 +242,11 @@ class Scaler:
             raise ValueError("scaler mean and scale must be non-empty and of one length")
         if any(s <= 0.0 for s in self.scale):
             raise ValueError("scaler scale values must be positive")
+        for i, s in enumerate(self.scale):
+            if s < self.MIN_SCALE:
+                raise ValueError(
+                    "scaler scale[%d] is %r, below the smallest scale allowed (%r): "
+                    "ordinary inputs would scale to infinity" % (i, s, self.MIN_SCALE))
 
     @classmethod
     def fit(cls, rows):
@@ -252,14 +265,25 @@ class Scaler:
                 sq += d * d
             s = sqrt(sq / n)
             mean.append(m)
-            scale.append(s if s > 0.0 and isfinite(s) else 1.0)
+            scale.append(s if s >= cls.MIN_SCALE and isfinite(s) else 1.0)
         return cls(mean, scale)
 
     def transform_row(self, x):
-        return [(v - m) / s for v, m, s in zip(x, self.mean, self.scale)]
+        return self._scaled(x, None)
 
     def transform(self, rows):
-        return [self.transform_row(x) for x in rows]
+        return [self._scaled(x, r) for r, x in enumerate(rows)]
+
+    def _scaled(self, x, row):
+        out = [(v - m) / s for v, m, s in zip(x, self.mean, self.scale)]
+        if not isfinite(sum(out)):  # a sum of finite values may overflow: then look closer
+            for k, v in enumerate(out):
+                if not isfinite(v):
+                    where = "x[%d] =" % k if row is None else "row %d, column %d:" % (row, k)
+                    raise ValueError(
+                        "%s %r scales to %r (scaler mean %r, scale %r): too far from the "
+                        "data the scaler was fitted on" % (where, x[k], v, self.mean[k], self.scale[k]))
+        return out
 
     def to_dict(self):
         return {"mean": list(self.mean), "scale": list(self.scale)}
