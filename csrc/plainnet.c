@@ -1,32 +1,14 @@
 /*
  * plainnet.c: the C core of plainnet (see plainnet.h for the surface).
  *
- * ORDER CONTRACT.  This file returns the same bits as the pure-Python backend
- * (src/plainnet/_py_backend.py and src/plainnet/_maths.py), so every
- * floating-point operation below happens in the same order as there.  Change
- * one side, change the other; the parity tests (tests/test_parity.py) check
- * outputs, losses, gradients and trained weights with ==.
- *
- *   pre-activation   z[j] = ((0.0 + w[j][0]*a[0]) + w[j][1]*a[1]) + ... + b[j]
- *   sigmoid          x >= 0: 1.0 / (1.0 + exp(-x));  else e = exp(x), e / (1.0 + e)
- *   tanh             libm tanh;   relu  z > 0.0 ? z : 0.0
- *   leaky_relu       z > 0.0 ? z : 0.01 * z;   linear  z
- *   softmax          m = max (first z, replaced by each later z > m);
- *                    e[k] = exp(z[k] - m); s = ((0.0 + e[0]) + e[1]) + ...; e[k] / s
- *   mse              acc = 0.0; acc += (t-y)*(t-y) in k order; acc / n
- *   binary_ce        acc += ((z > 0.0 ? z : 0.0) - z*t) + log1p(exp(-fabs(z))); acc / n
- *   categorical_ce   m as softmax; s = (0.0 + exp(z[0]-m)) + ...; lse = m + log(s);
- *                    acc = 0.0; acc += t * (lse - z) in k order (no division)
- *   output delta     bce: (y - t) / n;  cce: y - t;
- *                    mse: g = (-2.0 * (t - y)) / n, then softmax: dot = (0.0 + g[0]*y[0]) + ...,
- *                    y * (g - dot); otherwise g * f'(y)
- *   f'(y)            sigmoid y*(1.0-y); tanh 1.0-y*y; relu y > 0.0 ? 1.0 : 0.0;
- *                    leaky_relu y > 0.0 ? 1.0 : 0.01; linear 1.0  (always multiplied in)
- *   backprop         g[i] = ((0.0 + w[0][i]*d[0]) + w[1][i]*d[1]) + ...;  d'[i] = g[i] * f'(a[i])
- *                    with the weights of before the sample's update
- *   sgd              s = lr * d[j];  w[j][i] = w[j][i] - s * a[i];  b[j] = b[j] - s
- *   epoch loss       total = 0.0; total += each sample's loss (before its update); total / n
- *   data-set loss    the same sum over rows, without updates
+ * ORDER CONTRACT.  This file returns the same bits as the pure-Python backend,
+ * so every floating-point operation below happens in the order that the
+ * contract in src/plainnet/_contract.py states (pre-activations and every sum
+ * reduced in index order, one addition at a time; the SGD, mini-batch and
+ * optimizer updates; the epoch loss).  The activations' formulas are the list
+ * in pn_activations.h, the losses' are below; their Python twins are the
+ * records of src/plainnet/_registry.py.  The parity tests
+ * (tests/test_parity.py, tests/test_activations.py) compare with ==.
  *
  * Strict IEEE double arithmetic is required: build with -ffp-contract=off (no
  * fused multiply-add) and never with -ffast-math; exp, log, log1p and tanh
@@ -377,17 +359,9 @@ int pn_get_params(const pn_net *net, double *params, size_t n)
 
 /* ---- names of the codes ----------------------------------------------------- */
 
-#define PN_NAME_CASE(NAME, f, df) \
-    case PN_##NAME:               \
-        return PN_LOWER_##NAME;
-#define PN_LOWER_SIGMOID "sigmoid"
-#define PN_LOWER_TANH "tanh"
-#define PN_LOWER_RELU "relu"
-#define PN_LOWER_LEAKY_RELU "leaky_relu"
-#define PN_LOWER_LINEAR "linear"
-#define PN_LOWER_SOFTPLUS "softplus"
-#define PN_LOWER_SILU "silu"
-#define PN_LOWER_GELU "gelu"
+#define PN_NAME_CASE(NAME, name, f, df) \
+    case PN_##NAME:                     \
+        return #name;
 
 const char *pn_activation_name(int code)
 {
@@ -425,7 +399,7 @@ const char *pn_optimizer_name(int code)
  * number from another formula. */
 
 /* f(z) of an element-wise activation. */
-#define PN_F_CASE(NAME, f, df) \
+#define PN_F_CASE(NAME, name, f, df) \
     case PN_##NAME:            \
         return (f);
 PN_INLINE double activation(int act, double z)
@@ -437,7 +411,7 @@ PN_INLINE double activation(int act, double z)
 }
 
 /* f'(z) of an element-wise activation, from z and y = f(z). */
-#define PN_DF_CASE(NAME, f, df) \
+#define PN_DF_CASE(NAME, name, f, df) \
     case PN_##NAME:             \
         return (df);
 PN_INLINE double derivative(int act, double z, double y)
@@ -451,7 +425,7 @@ PN_INLINE double derivative(int act, double z, double y)
 }
 
 /* y = f(z), element-wise or softmax. */
-#define PN_ACTIVATE_CASE(NAME, f, df)                  \
+#define PN_ACTIVATE_CASE(NAME, name, f, df)                  \
     case PN_##NAME:                                    \
         for (k = 0; k < n; k++) {                      \
             const double z = zs[k];                    \
@@ -479,7 +453,7 @@ PN_INLINE void activate(int act, const double *PN_RESTRICT zs, double *PN_RESTRI
 }
 
 /* d[k] = g[k] * f'(z[k]) for an element-wise activation with outputs ys; d may be g. */
-#define PN_TIMES_CASE(NAME, f, df)                     \
+#define PN_TIMES_CASE(NAME, name, f, df)                     \
     case PN_##NAME:                                    \
         for (k = 0; k < n; k++) {                      \
             const double z = zs[k], y = ys[k];         \

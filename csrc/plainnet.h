@@ -26,7 +26,7 @@
 /* Activation codes: PN_<NAME> for each entry of the list in pn_activations.h,
  * in its order, then PN_SOFTMAX (output layer only); PN_N_ACTIVATIONS counts
  * them.  The names are those of plainnet._registry.ACTIVATIONS, upper-cased. */
-#define PN_ACTIVATION_CODE(NAME, f, df) PN_##NAME,
+#define PN_ACTIVATION_CODE(NAME, name, f, df) PN_##NAME,
 enum pn_activation_code { PN_ACTIVATIONS(PN_ACTIVATION_CODE) PN_SOFTMAX, PN_N_ACTIVATIONS };
 #undef PN_ACTIVATION_CODE
 

@@ -1,10 +1,10 @@
 /*
  * pn_activations.h: the C core's element-wise activations, each written once.
  *
- * PN_ACTIVATIONS(X) lists one X(NAME, f, df) per activation: NAME gives the
- * code PN_<NAME> (plainnet.h numbers them in this order, then PN_SOFTMAX),
- * f is f(z) and df is f'(z) as an expression of the pre-activation z and the
- * output y = f(z).  plainnet.c expands the list into every loop that applies
+ * PN_ACTIVATIONS(X) lists one X(NAME, name, f, df) per activation: NAME gives
+ * the code PN_<NAME> (plainnet.h numbers them in this order, then PN_SOFTMAX),
+ * name is its name in plainnet (pn_activation_name), f is f(z) and df is f'(z)
+ * as an expression of the pre-activation z and the output y = f(z).  plainnet.c expands the list into every loop that applies
  * an activation or multiplies in its derivative, so a new activation is one
  * line here (plus a helper below if it needs one) and one record in
  * src/plainnet/_registry.py, which holds the same formulas in Python: both
@@ -22,17 +22,16 @@
 #define PN_SOFTPLUS_THRESHOLD 20.0 /* softplus is z above this (torch.nn.Softplus) */
 #define PN_GELU_FLAT 10.0          /* |z| beyond this: tanh is exactly +-1 */
 
-#define PN_ACTIVATIONS(X)                                                             \
-    X(SIGMOID, pn_sigmoid(z), y * (1.0 - y))                                           \
-    X(TANH, tanh(z), 1.0 - y * y)                                                      \
-    X(RELU, z > 0.0 ? z : 0.0, y > 0.0 ? 1.0 : 0.0)                                    \
-    X(LEAKY_RELU, z > 0.0 ? z : PN_LEAKY_SLOPE * z, y > 0.0 ? 1.0 : PN_LEAKY_SLOPE)    \
-    X(LINEAR, z, 1.0)                                                                  \
-    X(SOFTPLUS, z > PN_SOFTPLUS_THRESHOLD ? z : log1p(exp(z)),                         \
-      z > PN_SOFTPLUS_THRESHOLD ? 1.0 : pn_sigmoid(z))                                 \
-    X(SILU, z * pn_sigmoid(z), pn_d_silu(z))                                           \
-    X(GELU, 0.5 * z * (1.0 + tanh(PN_GELU_K * (z + PN_GELU_C * (z * z * z)))),        \
-      pn_d_gelu(z))
+#define PN_ACTIVATIONS(X)                                                                         \
+    X(SIGMOID, sigmoid, pn_sigmoid(z), y * (1.0 - y))                                             \
+    X(TANH, tanh, tanh(z), 1.0 - y * y)                                                           \
+    X(RELU, relu, z > 0.0 ? z : 0.0, y > 0.0 ? 1.0 : 0.0)                                         \
+    X(LEAKY_RELU, leaky_relu, z > 0.0 ? z : PN_LEAKY_SLOPE * z, y > 0.0 ? 1.0 : PN_LEAKY_SLOPE)   \
+    X(LINEAR, linear, z, 1.0)                                                                     \
+    X(SOFTPLUS, softplus, z > PN_SOFTPLUS_THRESHOLD ? z : log1p(exp(z)),                          \
+      z > PN_SOFTPLUS_THRESHOLD ? 1.0 : pn_sigmoid(z))                                            \
+    X(SILU, silu, z * pn_sigmoid(z), pn_d_silu(z))                                                \
+    X(GELU, gelu, 0.5 * z * (1.0 + tanh(PN_GELU_K * (z + PN_GELU_C * (z * z * z)))), pn_d_gelu(z))
 
 #ifdef PN_ACTIVATION_FUNCTIONS
 

@@ -1,6 +1,6 @@
 """Backend registry and selection.
 
-Two backends implement one contract (see ``_py_backend``'s docstring): ``"c"``,
+Two backends implement one contract (``_contract.Core``): ``"c"``,
 the cffi-built C core, and ``"python"``, the pure-Python reference.  The C core
 is imported lazily, the first time it is needed, so ``import plainnet`` stays
 cheap.  ``PLAINNET_BACKEND`` (``c``, ``python`` or ``auto``) sets the default

@@ -67,10 +67,10 @@ def _doubles(buffer):
     return ffi.from_buffer("double[]", buffer)
 
 
-def first_nonfinite(buffer):
+def first_nonfinite(flat):
     """Index of the first NaN or infinity in a float64 buffer, or None."""
     index = ffi.new("size_t *")
-    with _doubles(buffer) as values:
+    with _doubles(flat) as values:
         n = len(values)
         _check(lib.pn_find_nonfinite(values, n, index))
     return None if index[0] == n else index[0]

@@ -231,22 +231,29 @@ def export_python(net):
         "",
         "import math",
         "",
-        "exp, log1p, tanh = math.exp, math.log1p, math.tanh",
         "N_INPUTS = %d" % sizes[0],
         "N_OUTPUTS = %d" % sizes[-1],
-        "LEAKY = %r" % _registry.LEAKY_SLOPE,
-        "GELU_K = %r" % _registry.GELU_K,
-        "GELU_C = %r" % _registry.GELU_C,
-        "",
-        "",
-        "def sigmoid(z):",
-        "    if z >= 0.0:",
-        "        return 1.0 / (1.0 + exp(-z))",
-        "    e = exp(z)",
-        "    return e / (1.0 + e)",
-        "",
-        "",
     ]
+    # Only the names this network's activations use: MicroPython's math, for
+    # one, has no log1p.
+    templates = " ".join(_registry.activation(a).py or "exp(" for a in set(acts))
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", templates))
+    if "sigmoid" in used:
+        used.add("exp")
+    for fn in ("exp", "log1p", "tanh"):
+        if fn in used:
+            out.append("%s = math.%s" % (fn, fn))
+    for constant in ("LEAKY", "GELU_K", "GELU_C"):
+        if constant in used:
+            out.append("%s = %r" % (constant, _registry.PY_NAMES[constant]))
+    out += ["", ""]
+    if "sigmoid" in used:
+        out += ["def sigmoid(z):",
+                "    if z >= 0.0:",
+                "        return 1.0 / (1.0 + exp(-z))",
+                "    e = exp(z)",
+                "    return e / (1.0 + e)",
+                "", ""]
     for a in _registry.ACTIVATIONS:
         if a in acts:
             out += _py_activation(a) + ["", ""]

@@ -440,8 +440,49 @@ static void test_divergence_replayed(void)
     free(ref);
 }
 
+/* Every code has its name and no code beyond the lists has one; pn_net_init
+ * refuses unknown activation, loss and optimizer codes. */
+static void test_codes(void)
+{
+    static const char *const names[] = {"sigmoid", "tanh", "relu", "leaky_relu", "linear",
+                                        "softplus", "silu", "gelu", "softmax"};
+    const size_t sizes[2] = {2, 1};
+    int bad[1], code;
+    CHECK(PN_N_ACTIVATIONS == (int)(sizeof names / sizeof names[0]));
+    for (code = 0; code < PN_N_ACTIVATIONS; code++)
+        CHECK(pn_activation_name(code) != NULL && strcmp(pn_activation_name(code), names[code]) == 0);
+    CHECK(pn_activation_name(PN_N_ACTIVATIONS) == NULL && pn_activation_name(-1) == NULL);
+    CHECK(strcmp(pn_activation_name(PN_GELU), "gelu") == 0);
+    CHECK(strcmp(pn_loss_name(PN_CATEGORICAL_CROSSENTROPY), "categorical_crossentropy") == 0);
+    CHECK(pn_loss_name(PN_CATEGORICAL_CROSSENTROPY + 1) == NULL && pn_loss_name(-1) == NULL);
+    CHECK(strcmp(pn_optimizer_name(PN_OPT_ADAM), "adam") == 0 && pn_optimizer_name(PN_OPT_ADAM + 1) == NULL);
+    bad[0] = PN_N_ACTIVATIONS;
+    CHECK(make_net(2, sizes, bad, PN_MSE) == NULL);
+    bad[0] = -1;
+    CHECK(make_net(2, sizes, bad, PN_MSE) == NULL);
+    bad[0] = PN_SIGMOID;
+    CHECK(make_net(2, sizes, bad, 3) == NULL);
+    {
+        pn_net *net = make_net(2, sizes, bad, PN_MSE);
+        const double x[2] = {1.0, 2.0}, t[1] = {0.5};
+        double buffers[8], adam[2] = {1.0, 1.0}, total = 0.0;
+        pn_optimizer opt;
+        memset(&opt, 0, sizeof opt);
+        opt.kind = PN_OPT_ADAM + 1;
+        CHECK(net != NULL);
+        if (net != NULL) {
+            CHECK(pn_epoch_begin(net) == PN_OK);
+            CHECK(pn_epoch_batches(net, x, 2, t, 1, NULL, 0, 0, 1, 1, 0.1, &opt, buffers, 0, adam,
+                                   &total) == PN_EINVAL);
+            CHECK(pn_epoch_abort(net) == PN_OK);
+            free(net);
+        }
+    }
+}
+
 int main(void)
 {
+    test_codes();
     test_divergence();
     test_divergence_replayed();
     test_tutorial();
