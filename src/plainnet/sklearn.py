@@ -29,6 +29,7 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # older scikit-learn: the estimator's own _validate_data
     _sk_validate_data = None
 
+from . import _registry
 from .network import Network
 
 __all__ = ["NetClassifier", "NetRegressor"]
@@ -164,8 +165,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     seconds on the pure-Python backend):
 
     hidden_layer_sizes  (32,): widths of the hidden layers; () for none.
-    activation          "sigmoid": of the hidden layers ("tanh", "relu",
-                        "leaky_relu", "linear").
+    activation          "sigmoid": of the hidden layers (any of %(hidden)s).
     optimizer           "adam" ("sgd", "momentum" or a plainnet Optimizer).
     learning_rate       0.01.
     epochs              30: the most passes over the data in ``fit``
@@ -260,6 +260,9 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         """The most probable class of each row."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+NetClassifier.__doc__ %= {"hidden": ", ".join(repr(a) for a in _registry.hidden_activations())}
 
 
 class NetRegressor(RegressorMixin, _NetEstimator):
