@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 
 from bench_peers import Runner, Skip
+from plainnet._contract import flatten, unflatten  # plainnet's flat parameter layout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -79,10 +80,8 @@ class Builder:
             f.write(struct.pack("<i", len(wl.sizes)))
             f.write(struct.pack("<%di" % len(wl.sizes), *wl.sizes))
             f.write(struct.pack("<iid", wl.n_rows, epochs, wl.lr))
-            for W, b in zip(wl.W0, wl.B0):
-                for row in W:
-                    f.write(struct.pack("<%dd" % len(row), *row))
-                f.write(struct.pack("<%dd" % len(b), *b))
+            flat = flatten(wl.W0, wl.B0)
+            f.write(struct.pack("<%dd" % len(flat), *flat))
             f.write(wl.X.astype("<f8").tobytes())
             f.write(wl.T.astype("<f8").tobytes())
         return path
@@ -116,14 +115,7 @@ class NativeTrain(Runner):
             return None
         with open(self.params_out, "rb") as f:
             data = f.read()
-        values = struct.unpack("<%dd" % (len(data) // 8), data)
-        W, B, k = [], [], 0
-        for n_in, n_out in zip(sizes, sizes[1:]):
-            W.append([list(values[k + j * n_in:k + (j + 1) * n_in]) for j in range(n_out)])
-            k += n_in * n_out
-            B.append(list(values[k:k + n_out]))
-            k += n_out
-        return W, B
+        return unflatten(struct.unpack("<%dd" % (len(data) // 8), data), sizes)
 
 
 def limit_runner(builder, wl, build):

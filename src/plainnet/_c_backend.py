@@ -23,7 +23,7 @@ from struct import Struct, error as StructError
 from time import perf_counter
 
 from . import _registry
-from ._contract import unflatten
+from ._contract import flatten, unflatten
 from ._pn_c import ffi, lib
 
 try:  # CPython's shortcut for lists (csrc/pn_lists.c); plainnet._data uses it too
@@ -132,11 +132,7 @@ class Core:
         return unflatten(ffi.unpack(flat, self._n_params), self.sizes)
 
     def set_params(self, weights, biases):
-        flat = array("d")
-        for W, b in zip(weights, biases):
-            for row in W:
-                flat.extend(row)
-            flat.extend(b)
+        flat = array("d", flatten(weights, biases))
         with _doubles(flat) as params:
             _check(lib.pn_set_params(self._net, params, len(flat)))
 
