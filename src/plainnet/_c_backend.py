@@ -261,15 +261,23 @@ class Core:
         return self._order
 
     def begin_epoch(self):
-        self._saved = array("d", self._buffers), self._adam[0], self._adam[1], self._rng[0]
+        self._saved = (array("d", self._buffers), self._adam[0], self._adam[1], self._rng[0],
+                       lib.pn_epochs_trained(self._net))
         _check(lib.pn_epoch_begin(self._net))
 
     def abort_epoch(self):
+        # The parameters: restored by pn_epoch_abort if the epoch is open (a
+        # diverged epoch's pn_epoch_end restored them already).  The optimizer
+        # and PRNG state: unless the C core counted the epoch, whatever moment
+        # Ctrl-C chose.
         lib.pn_epoch_abort(self._net)
-        self._restore_state()
+        saved = self._saved
+        if saved is not None and lib.pn_epochs_trained(self._net) == saved[4]:
+            self._restore_state()
+        self._saved = None
 
     def _restore_state(self):
-        self._buffers, self._adam[0], self._adam[1], self._rng[0] = self._saved
+        self._buffers, self._adam[0], self._adam[1], self._rng[0] = self._saved[:4]
         self._saved = None
 
     def end_epoch(self, total, n_rows):

@@ -80,21 +80,19 @@ def unflatten(flat, sizes):
 class TrainOptions:
     """Everything a core needs to train beyond the data, always passed as one object.
 
-    ``optimizer`` is a ``_training.Optimizer``; ``lrs`` holds the learning
-    rate of each epoch of the call (the one place the rate travels).
+    ``optimizer`` is a ``_training.Optimizer``; ``lrs[e]`` is the learning
+    rate of epoch e of the call (the one place the rate travels: a list, or a
+    ``_training.LearningRates`` that computes each when asked).
     """
 
-    __slots__ = ("optimizer", "batch_size", "shuffle", "lrs")
+    __slots__ = ("optimizer", "batch_size", "shuffle", "lrs", "epochs")
 
-    def __init__(self, optimizer, batch_size, shuffle, lrs):
+    def __init__(self, optimizer, batch_size, shuffle, lrs, epochs=None):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.lrs = lrs
-
-    @property
-    def epochs(self):
-        return len(self.lrs)
+        self.epochs = len(lrs) if epochs is None else epochs
 
     @property
     def plain_sgd(self):
@@ -188,7 +186,7 @@ class Core(Protocol):
         when its loss or any parameter is not finite."""
 
     def abort_epoch(self):
-        """Roll the open epoch back (an exception, Ctrl-C)."""
+        """Roll the open epoch back (an exception, Ctrl-C); nothing if it is closed."""
 
 
 #: The members a core must have (tests/test_contract.py checks both cores).

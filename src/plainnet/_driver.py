@@ -61,11 +61,12 @@ def _one_epoch(core, data, options, epoch, n, losses):
             count = min(n - first, count)
             total = core.run_rows(data, options, epoch, order, first, count, total)
             first += count
+        loss, ok = core.end_epoch(total, n)
     except BaseException:
         # KeyboardInterrupt or anything else mid-epoch: no half-updated weights.
+        # (Should it land after end_epoch closed the epoch, there is nothing to undo.)
         core.abort_epoch()
         raise
-    loss, ok = core.end_epoch(total, n)
     if not ok:
         raise TrainingDiverged.in_epoch(epoch + 1, loss, list(losses))
     return loss

@@ -170,6 +170,13 @@ def _check_training(d, n_params):
             out["buffers"].append(as_vector(buf, n_params, "training buffer %d" % k))
         except (TypeError, ValueError) as exc:
             raise _error(exc) from None
+    if opt is not None and opt.name == "adam":
+        # Adam's second moments are running means of squares: never negative.
+        v = out["buffers"][1]
+        bad = next((i for i, x in enumerate(v) if x < 0.0), None)
+        if bad is not None:
+            raise ModelFileError("training buffer 1 (Adam's second moments) value %d is %r: "
+                                 "it must not be negative" % (bad, v[bad]))
     out["optimizer"] = opt
     return out
 

@@ -144,7 +144,10 @@ class Core:
         self._saved = self.get_params(), self.get_train_state()
 
     def abort_epoch(self):
-        (self.W, self.B), state = self._saved
+        saved = self._saved
+        if saved is None:  # closed already
+            return
+        (self.W, self.B), state = saved
         self.set_train_state(state)
         self._saved = None
 
@@ -153,8 +156,9 @@ class Core:
         if not (isfinite(loss) and self._all_finite()):
             self.abort_epoch()
             return loss, False
-        self._saved = None
-        self._epochs += 1
+        # One statement, so that Ctrl-C cannot land between counting the epoch
+        # and closing it (signals are handled between bytecodes that call or jump).
+        self._epochs, self._saved = self._epochs + 1, None
         return loss, True
 
     def epoch_order(self, options, n_rows):

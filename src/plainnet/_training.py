@@ -22,7 +22,9 @@ __all__ = [
     "seed_rng",
     "next_random",
     "shuffled",
+    "learning_rate",
     "learning_rates",
+    "LearningRates",
     "Scaler",
 ]
 
@@ -200,19 +202,56 @@ def _positive(v, what):
     return v
 
 
-def learning_rates(lr, schedule, first_epoch, epochs):
-    """The learning rate of each epoch first_epoch .. first_epoch + epochs - 1.
+def learning_rate(lr, schedule, epoch):
+    """The learning rate of lifetime epoch ``epoch`` (inf where gamma ** k overflows).
 
     Epochs are counted over the network's whole life, so a schedule continues
     where it stopped when training resumes (also after save and load).
     """
     if schedule is None:
-        return [lr] * epochs
-    if schedule[0] == "step":
-        every, gamma = schedule[1], schedule[2]
-        return [lr * gamma ** ((first_epoch + e) // every) for e in range(epochs)]
-    gamma = schedule[1]
-    return [lr * gamma ** (first_epoch + e) for e in range(epochs)]
+        return lr
+    k = epoch // schedule[1] if schedule[0] == "step" else epoch
+    try:
+        return lr * schedule[-1] ** k
+    except OverflowError:
+        return float("inf")
+
+
+def learning_rates(lr, schedule, first_epoch, epochs):
+    """The learning rate of each epoch first_epoch .. first_epoch + epochs - 1, as a list."""
+    return [learning_rate(lr, schedule, first_epoch + e) for e in range(epochs)]
+
+
+class LearningRates:
+    """The learning rates of one call's epochs, computed when asked for: a call
+    of 10**9 epochs allocates nothing for them up front.  ``rates[e]`` is the
+    rate of the call's epoch e; a slice gives a list."""
+
+    __slots__ = ("lr", "schedule", "first_epoch", "epochs")
+
+    def __init__(self, lr, schedule, first_epoch, epochs):
+        self.lr = lr
+        self.schedule = schedule
+        self.first_epoch = first_epoch
+        self.epochs = epochs
+
+    def __getitem__(self, e):
+        if isinstance(e, slice):
+            return [self[k] for k in range(*e.indices(self.epochs))]
+        if not 0 <= e < self.epochs:
+            raise IndexError(e)
+        return learning_rate(self.lr, self.schedule, self.first_epoch + e)
+
+    def check(self):
+        """ValueError, before anything trains, if some epoch's rate is not finite
+        and positive.  A schedule is monotonic, so its ends are its extremes."""
+        for e in (0, self.epochs - 1):
+            rate = self[e]
+            if not (rate > 0.0 and rate != float("inf")):
+                raise ValueError(
+                    "lr_schedule %r gives learning rate %r in epoch %d of this call (epoch %d of "
+                    "the network's life): choose a gamma nearer 1 or fewer epochs"
+                    % (self.schedule, rate, e + 1, self.first_epoch + e + 1))
 
 
 # -- input scaling ------------------------------------------------------------

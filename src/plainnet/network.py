@@ -5,7 +5,7 @@ so both backends raise the same errors, and a call that fails leaves the
 network exactly as it was.
 """
 
-from _thread import allocate_lock
+from _thread import allocate_lock, get_ident
 from math import sqrt
 
 from . import _backends, _driver, _modelfile, _registry, _spec, _training
@@ -86,6 +86,7 @@ class Network:
         self._loss = loss
         self._core = module.Core(sizes, acts, loss, weights, biases)
         self._lock = allocate_lock()
+        self._owner = None  # the thread holding _lock
         self._scaler = scaler
         self._columns = columns
         self._optimizer = training.get("optimizer")
@@ -139,10 +140,12 @@ class Network:
     @property
     def weights(self):
         """A copy of the weights: ``weights[l][j][i]`` feeds input i into neuron j of layer l."""
+        self._not_training("weights")
         return self._core.get_params()[0]
 
     @property
     def biases(self):
+        self._not_training("biases")
         return self._core.get_params()[1]
 
     @property
@@ -169,14 +172,29 @@ class Network:
         """Replace every weight and bias; shapes must match ``sizes``."""
         W, B = _spec.check_params(weights, biases, self._sizes)
         with self._exclusive("set_weights"):
-            self._core.set_params(W, B)
+            # A new core, swapped in whole: a predict running in another thread
+            # finishes with the old weights, never with a mix of old and new.
+            old = self._core
+            core = type(old)(self._sizes, self._activations, self._loss, W, B)
+            core.set_train_state(old.get_train_state())
+            core.set_epochs_done(old.epochs_done)
+            self._core = core
 
     def _exclusive(self, what):
         if not self._lock.acquire(blocking=False):
             raise TrainingInProgress(
                 "%s: this network is being trained by another thread; wait for it to finish" % what
             )
-        return _Release(self._lock)
+        self._owner = get_ident()
+        return _Release(self)
+
+    def _not_training(self, what):
+        """TrainingInProgress if another thread trains this network (its weights
+        are mid-epoch); a callback of the training thread itself may read them."""
+        if self._lock.locked() and self._owner != get_ident():
+            raise TrainingInProgress(
+                "%s: this network is being trained by another thread; wait for it to finish" % what
+            )
 
     # -- using it ----------------------------------------------------------
     @property
@@ -313,6 +331,9 @@ class Network:
             raise ValueError("early_stopping needs validation_data or validation_split")
 
         with self._exclusive("train"):
+            rates = _training.LearningRates(lr, schedule, self.epochs_trained, epochs)
+            rates.check()
+            options = TrainOptions(opt, batch_size, shuffle, rates, epochs)
             scaler = self._scaler
             if scale and scaler is None:
                 scaler = Scaler.fit(rows)
@@ -320,14 +341,22 @@ class Network:
                 rows = Rows(rows.n, rows.width, lists=scaler.transform(rows.lists))
                 if val is not None:
                     val = (Rows(val[0].n, val[0].width, lists=scaler.transform(val[0].lists)), val[1])
-            self._scaler = scaler
+            # What this call changes before its first epoch, put back should it
+            # fail before completing one (an epoch that fails is rolled back).
+            before = self._scaler, self._optimizer, None, self.epochs_trained
             if self._optimizer is None or self._optimizer.name != opt.name:
+                before = before[:2] + (self._core.get_train_state(),) + before[3:]
                 self._reset_optimizer(opt)
+            self._scaler = scaler
             self._optimizer = opt
-            options = TrainOptions(
-                opt, batch_size, shuffle,
-                _training.learning_rates(lr, schedule, self.epochs_trained, epochs))
-            return self._run(rows, t, options, callback, val, patience)
+            try:
+                return self._run(rows, t, options, callback, val, patience)
+            except BaseException:
+                if self.epochs_trained == before[3]:
+                    self._scaler, self._optimizer = before[0], before[1]
+                    if before[2] is not None:
+                        self._core.set_train_state(before[2])
+                raise
 
     def _split(self, rows, t, validation_data, validation_split):
         """(training rows, training targets, (validation rows, targets) or None)."""
@@ -397,6 +426,7 @@ class Network:
     # -- saving ------------------------------------------------------------
     def to_dict(self):
         """A JSON-ready dict of everything needed to rebuild this network."""
+        self._not_training("to_dict")
         weights, biases = self._core.get_params()
         state = self._core.get_train_state()
         return _modelfile.model_dict(
@@ -497,14 +527,15 @@ class History(list):
 
 
 class _Release:
-    __slots__ = ("_lock",)
+    __slots__ = ("_net",)
 
-    def __init__(self, lock):
-        self._lock = lock
+    def __init__(self, net):
+        self._net = net
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._lock.release()
+        self._net._owner = None
+        self._net._lock.release()
         return False

@@ -1,0 +1,177 @@
+"""Faults during training (issue 16, items 1-6): a failed call changes nothing,
+Ctrl-C never leaves the epoch count behind the weights, other threads cannot
+read a network mid-epoch, schedules and model files cannot smuggle in
+non-finite or impossible numbers, and a long call allocates nothing up front."""
+
+import _thread
+import pickle
+import random
+import threading
+import time
+import tracemalloc
+
+import pytest
+
+import plainnet as pn
+
+from conftest import random_data
+
+
+def _outputs(net, X):
+    return [net.feedforward(x) for x in X]
+
+
+def test_a_train_that_diverges_in_its_first_epoch_changes_nothing(backend):
+    X, T = random_data(20, 3, 1, seed=1)
+    X = [[100.0 * v + 50.0 for v in row] for row in X]
+    net = pn.Network([3, 4, 1], seed=2, backend=backend, activation="linear")
+    net.train(X[:5], T[:5], epochs=1, learning_rate=1e-9, optimizer="adam", batch_size=2)
+    before = net.to_dict(), _outputs(net, X)
+    with pytest.raises(pn.TrainingDiverged) as info:
+        net.train(X, T, epochs=5, learning_rate=1e300, scale=True, optimizer="momentum")
+    assert info.value.epoch == 1
+    assert net.scaler is None
+    assert (net.to_dict(), _outputs(net, X)) == before
+    # a divergence after whole epochs keeps them, and the scaler they were trained with
+    net2 = pn.Network([3, 4, 1], seed=2, backend=backend, activation="linear")
+    calls = []
+
+    def explode(epoch, loss):
+        calls.append(epoch)
+        if epoch == 1:
+            raise OverflowError("from the callback")
+    with pytest.raises(OverflowError):
+        net2.train(X, T, epochs=5, learning_rate=1e-4, scale=True, callback=explode)
+    assert net2.epochs_trained == 2 and net2.scaler is not None
+
+
+def test_an_interrupt_in_the_first_epoch_changes_nothing(backend, monkeypatch):
+    from plainnet import _driver
+    monkeypatch.setattr(_driver, "CHUNK_SECONDS", 0.0)  # C: one call per row, so Ctrl-C lands mid-epoch
+    X, T = random_data(3000, 8, 2, seed=3)
+    net = pn.Network([8, 16, 2], seed=4, backend=backend)
+    before = net.to_dict()
+
+    def stop_soon():
+        time.sleep(0.01)
+        _thread.interrupt_main()
+    t = threading.Thread(target=stop_soon)
+    try:
+        t.start()
+        net.train(X, T, epochs=1000, scale=True, optimizer="adam")
+        raise AssertionError("1000 epochs of 3000 rows ended before the interrupt")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        t.join()
+    if net.epochs_trained == 0:
+        assert net.scaler is None and net.to_dict() == before
+
+
+@pytest.mark.parametrize("with_callback", [True, False])
+def test_ctrl_c_never_leaves_the_epoch_count_behind_the_weights(backend, with_callback):
+    # Epochs long enough (about 0.3 ms in C) that most interrupts land inside a
+    # call into the core, where the old code lost count of the epoch.
+    X, T = random_data(100, 20, 2, seed=5)
+    rng = random.Random(6)
+    for trial in range(15):
+        net = pn.Network([20, 64, 2], seed=trial, backend=backend)
+        start = net.weights, net.biases
+
+        def interrupt():
+            time.sleep(rng.uniform(0.001, 0.03))
+            _thread.interrupt_main()
+        t = threading.Thread(target=interrupt)
+        try:
+            t.start()
+            net.train(X, T, epochs=10 ** 7, learning_rate=0.05,
+                      callback=(lambda e, l: None) if with_callback else None)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            t.join()
+        replay = pn.Network.from_weights(*start, backend=backend)
+        if net.epochs_trained:
+            replay.train(X, T, epochs=net.epochs_trained, learning_rate=0.05)
+        assert (net.weights, net.biases) == (replay.weights, replay.biases), trial
+
+
+def test_other_threads_cannot_read_a_network_mid_epoch(backend, tmp_path):
+    X, T = random_data(200, 6, 2, seed=7)
+    net = pn.Network([6, 12, 2], seed=8, backend=backend)
+    inside = []
+    started = threading.Event()
+
+    def callback(epoch, loss):
+        inside.append(len(net.weights))  # the training thread itself may read them
+        started.set()
+        return epoch < 10 ** 6 and not stop.is_set()
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: net.train(X, T, epochs=10 ** 7, callback=callback))
+    worker.start()
+    try:
+        assert started.wait(30)
+        for attempt in (lambda: net.weights, lambda: net.biases, net.to_dict,
+                        lambda: net.save(str(tmp_path / "m.json")), lambda: pickle.dumps(net)):
+            with pytest.raises(pn.TrainingInProgress):
+                attempt()
+        assert not (tmp_path / "m.json").exists()
+    finally:
+        stop.set()
+        worker.join()
+    assert inside and inside[0] == 2
+    assert pickle.loads(pickle.dumps(net)).weights == net.weights
+
+
+def test_set_weights_during_predict_gives_old_or_new_rows_never_a_mix(backend):
+    X, _ = random_data(4000 if backend == "c" else 300, 16, 4, seed=9)
+    net = pn.Network([16, 32, 4], seed=10, backend=backend)
+    old = net.weights, net.biases
+    other = pn.Network([16, 32, 4], seed=11, backend=backend)
+    new = other.weights, other.biases
+    want_old, want_new = net.predict(X), other.predict(X)
+    results = []
+
+    def predicting():
+        for _ in range(8):
+            results.append(net.predict(X))
+    t = threading.Thread(target=predicting)
+    t.start()
+    for k in range(40):
+        net.set_weights(*(new if k % 2 == 0 else old))
+    t.join()
+    for rows in results:
+        assert rows == want_old or rows == want_new
+
+
+@pytest.mark.parametrize("schedule", [("exponential", 1e300), ("step", 1, 1e200), ("exponential", 1e-320)])
+def test_a_schedule_that_leaves_the_finite_positive_numbers_is_refused_up_front(backend, schedule):
+    X, T = random_data(5, 2, 1, seed=12)
+    net = pn.Network([2, 2, 1], seed=13, backend=backend)
+    before = net.to_dict()
+    with pytest.raises(ValueError, match=r"lr_schedule .* gives learning rate (inf|0\.0) in epoch \d+"):
+        net.train(X, T, epochs=4, lr_schedule=schedule)
+    assert net.to_dict() == before
+
+
+def test_a_negative_adam_second_moment_in_a_model_file_is_refused(backend):
+    net = pn.Network([2, 2, 1], seed=14, backend=backend)
+    net.train([[0.1, 0.2], [0.3, 0.4]], [0.5, 0.6], epochs=2, optimizer="adam")
+    d = net.to_dict()
+    assert min(d["training"]["buffers"][1]) >= 0.0
+    d["training"]["buffers"][1][3] = -1e-12
+    with pytest.raises(pn.ModelFileError, match=r"second moments\) value 3 is -1e-12"):
+        pn.Network.from_dict(d, backend=backend)
+
+
+@pytest.mark.parametrize("epochs", [10 ** 9, 2 ** 63, 2 ** 70])
+def test_a_long_call_allocates_nothing_for_its_epochs_up_front(backend, epochs):
+    net = pn.Network([2, 2, 1], seed=15, backend=backend)
+    tracemalloc.start()
+    try:
+        history = net.train([[0.1, 0.2]], [0.5], epochs=epochs, callback=lambda e, l: False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(history) == 1 and net.epochs_trained == 1
+    assert peak < 1 << 20, peak
