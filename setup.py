@@ -1,6 +1,6 @@
 """Builds plainnet's optional C core, ``plainnet._pn_c``; the metadata is in pyproject.toml.
 
-The C core is built with cffi from src/plainnet/_build_c.py; on CPython the
+The C core is built with cffi from csrc/build_ffi.py; on CPython the
 extension ``plainnet._pn_lists`` (csrc/pn_lists.c) is built beside it.  If
 they cannot be built (no C compiler, no Python headers, no cffi), plainnet
 installs as pure Python, as a ``py3-none-any`` wheel, and a banner in the
@@ -19,7 +19,7 @@ import tempfile
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-BUILD_SCRIPT = "src/plainnet/_build_c.py"
+BUILD_SCRIPT = "csrc/build_ffi.py"
 # Commands that compile; metadata and sdist commands never need the C core.
 BUILDING = {"build", "build_ext", "bdist_wheel", "bdist_egg", "install", "develop",
             "editable_wheel"}

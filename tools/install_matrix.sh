@@ -11,7 +11,8 @@
 #   5 require   PLAINNET_REQUIRE_C=1 CC=false: the install fails, loudly
 #   6 sdist     python -m build --sdist holds csrc/ and tests/; it builds both a
 #               pure and a C wheel, and its own tests pass on the C one
-#   7 contents  check-wheel-contents on the pure and the C wheel
+#   7 contents  check-wheel-contents on the pure and the C wheel; neither holds
+#               the build script (csrc/build_ffi.py) or C sources
 #   8 lists     csrc/pn_lists.c made not to compile (CPython only): the C core
 #               installs without plainnet._pn_lists, says so, passes the suite;
 #               with PLAINNET_REQUIRE_C=1 the install fails
@@ -223,7 +224,7 @@ case_sdist() {
     sdist=$(ls "$WORK"/sdist/plainnet-*.tar.gz) || return 1
     name=$(basename "$sdist" .tar.gz)
     for f in setup.py pyproject.toml MANIFEST.in README.md csrc/plainnet.c csrc/plainnet.h csrc/pn_lists.c \
-             src/plainnet/_build_c.py src/plainnet/_pn_c.pyi src/plainnet/_pn_lists.pyi \
+             csrc/build_ffi.py src/plainnet/_pn_c.pyi src/plainnet/_pn_lists.pyi \
              tests/conftest.py tests/test_tutorial.py; do
         tar -tzf "$sdist" "$name/$f" >/dev/null 2>&1 || { echo "sdist lacks $f"; missing=1; }
     done
@@ -255,6 +256,12 @@ case_wheel_contents() {
     # shellcheck disable=SC2086
     out=$("$TOOLS/bin/check-wheel-contents" $wheels 2>&1) || rc=$?
     echo "$out"
+    # The build script and the C sources are for building, not for the wheel.
+    for w in $wheels; do
+        if "$TOOLS/bin/python" -m zipfile -l "$w" | grep -E 'build_ffi|_build_c|\.[ch] '; then
+            echo "$(basename "$w") ships build files (above)"; out="$out; $(basename "$w") ships build files"; rc=1
+        fi
+    done
     DETAIL=$(echo "$out" | sed 's|.*/||' | tr '\n' ' ' | cut -c1-300)
     return $rc
 }

@@ -1,4 +1,4 @@
-# Stub of the cffi-generated C core (built from src/plainnet/_build_c.py).
+# Stub of the cffi-generated C core (built from csrc/build_ffi.py).
 # ``lib`` exposes the pn_* functions and PN_* constants of csrc/plainnet.h.
 from typing import Any
 

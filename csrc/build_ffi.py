@@ -2,9 +2,10 @@
 
 setup.py uses the module-level ``ffibuilder`` through ``cffi_modules``, and
 ``lists_extension()`` for the CPython-only companion ``plainnet._pn_lists``
-(csrc/pn_lists.c: Python lists in and out of the core at C speed).  For a
-local build run ``python src/plainnet/_build_c.py`` from the project root,
-which puts the compiled modules next to this file (in src/plainnet/).
+(csrc/pn_lists.c: Python lists in and out of the core at C speed).  It lives
+beside the C sources, outside the package, so that it never ships in a wheel.
+For a local build run ``python csrc/build_ffi.py`` (from anywhere), which puts
+the compiled modules into the package, src/plainnet/.
 
 The C core must do strict IEEE double arithmetic to return the same bits as
 the pure-Python backend: no fused multiply-add and no fast-math.
@@ -15,16 +16,11 @@ import platform
 import re
 import sys
 
-if __name__ == "__main__":
-    # Run as a script, this folder is sys.path[0]: its _csv.py would hide the
-    # standard library's _csv from setuptools.
-    del sys.path[0]
-
-from cffi import FFI  # noqa: E402
+from cffi import FFI
 
 # Paths relative to the project root (where setup.py runs, from a checkout or
 # an unpacked sdist); the root is found from this file, not from the cwd.
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _from_root(*parts):
@@ -109,12 +105,12 @@ ffibuilder.set_source(
 
 
 def _build_in_place():
-    """Compile in a temporary folder and copy the modules next to this file."""
+    """Compile in a temporary folder and copy the modules into src/plainnet/."""
     import glob
     import shutil
     import tempfile
 
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.join(_ROOT, "src", "plainnet")
     with tempfile.TemporaryDirectory() as tmp:
         built = [ffibuilder.compile(tmpdir=tmp, verbose=True)]
         if builds_lists():
