@@ -12,7 +12,7 @@ import sys
 import time
 
 from . import _backends, _maths
-from ._csv import CSVError, read_table, write_rows
+from ._table import CSVError, read_table, write_rows
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged
 from ._modelfile import load, write_atomically
 from ._version import __version__
