@@ -25,7 +25,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _from_root(*parts):
     path = os.path.join(_ROOT, *parts)
-    if __name__ == "__main__":  # ffibuilder.compile() changes directory
+    if __name__ == "__main__":  # run as a script, from any folder
         return path
     try:
         rel = os.path.relpath(path)
@@ -62,15 +62,17 @@ def _compile_args():
     return args
 
 
-# setup.py reads these too, to check that the compiler works before it commits
-# to a platform wheel.
-SOURCES = [_from_root("csrc", "plainnet.c")]
+CORE_SOURCE = _from_root("csrc", "plainnet.c")
+SOURCES = [CORE_SOURCE]
 INCLUDE_DIRS = [_from_root("csrc")]
 COMPILE_ARGS = _compile_args()
 LIBRARIES = [] if sys.platform == "win32" else ["m"]
 
-# plainnet._pn_lists compiles the same core source with the same flags, so its
-# results are the same bits as plainnet._pn_c's.
+# plainnet._pn_lists holds the same core, compiled with the same flags, so its
+# results are the same bits as plainnet._pn_c's.  Each extension lists the core
+# among its sources, so that it builds on its own; share_core (setup.py, and
+# the in-place build below) compiles the core once and links that one object
+# into both instead.
 LISTS_SOURCES = [_from_root("csrc", "pn_lists.c")] + SOURCES
 
 
@@ -92,6 +94,62 @@ def lists_extension():
                      extra_compile_args=COMPILE_ARGS, libraries=LIBRARIES)
 
 
+def share_core(cmd, extensions):
+    """Compile csrc/plainnet.c once and link that object into ``extensions``.
+
+    ``cmd`` is a running build_ext (its ``compiler`` set up, as in its
+    build_extensions): the core is compiled with that compiler, into its
+    build_temp, with COMPILE_ARGS and INCLUDE_DIRS, exactly as build_ext would
+    compile it as one of an extension's sources, so the bits are the same.
+    Each extension that lists the core among its sources gets the object in
+    ``extra_objects`` instead.
+
+    The core takes most of the build's time, so it compiles in a thread while
+    build_ext compiles the extensions' own sources; linking waits for it.
+    Returns ``wait()``, which waits for the core and raises its compiler's
+    error, if any: call it before build_ext is done.
+    """
+    import threading
+
+    compiler = cmd.compiler
+    core = os.path.abspath(CORE_SOURCE)
+    objects = compiler.object_filenames([CORE_SOURCE], output_dir=cmd.build_temp)
+    for ext in extensions:
+        kept = [src for src in ext.sources if os.path.abspath(src) != core]
+        if len(kept) == len(ext.sources):
+            continue
+        ext.sources = kept
+        ext.extra_objects = list(ext.extra_objects or []) + objects
+        # rebuild the extension when the core changes, although not a source
+        ext.depends = list(ext.depends or []) + [CORE_SOURCE, _from_root("csrc", "plainnet.h")]
+
+    failed = []
+
+    def compile_core():
+        try:
+            compiler.compile([CORE_SOURCE], output_dir=cmd.build_temp, include_dirs=INCLUDE_DIRS,
+                             extra_postargs=COMPILE_ARGS, debug=cmd.debug)
+        except BaseException as exc:  # noqa: BLE001 - raised again by wait()
+            failed.append(exc)
+
+    thread = threading.Thread(target=compile_core, name="plainnet-core", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if failed:
+            raise failed[0]
+
+    link = compiler.link_shared_object
+
+    def link_after_core(*args, **kwargs):
+        wait()
+        return link(*args, **kwargs)
+
+    compiler.link_shared_object = link_after_core
+    return wait
+
+
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
@@ -110,20 +168,28 @@ def _build_in_place():
     import shutil
     import tempfile
 
+    from setuptools import Distribution
+    from setuptools.command.build_ext import build_ext
+
+    class BuildExt(build_ext):
+        def build_extensions(self):
+            wait = share_core(self, self.extensions)
+            try:
+                build_ext.build_extensions(self)
+            finally:
+                wait()
+
     here = os.path.join(_ROOT, "src", "plainnet")
     with tempfile.TemporaryDirectory() as tmp:
-        built = [ffibuilder.compile(tmpdir=tmp, verbose=True)]
+        extensions = [ffibuilder.distutils_extension(tmpdir=tmp)]  # writes plainnet._pn_c.c
         if builds_lists():
-            from setuptools import Distribution
-
-            dist = Distribution({"ext_modules": [lists_extension()]})
-            cmd = dist.get_command_obj("build_ext")
-            cmd.build_lib = os.path.join(tmp, "lib")
-            cmd.build_temp = os.path.join(tmp, "temp")
-            os.chdir(_ROOT)  # the sources are relative to the project root
-            dist.run_command("build_ext")
-            built += cmd.get_outputs()
-        for path in built:
+            extensions.append(lists_extension())
+        dist = Distribution({"ext_modules": extensions, "cmdclass": {"build_ext": BuildExt}})
+        cmd = dist.get_command_obj("build_ext")
+        cmd.build_lib = os.path.join(tmp, "lib")
+        cmd.build_temp = os.path.join(tmp, "temp")
+        dist.run_command("build_ext")
+        for path in cmd.get_outputs():
             stem = os.path.basename(path).split(".")[0]
             for old in glob.glob(os.path.join(here, stem + ".*.so")) + glob.glob(os.path.join(here, stem + ".*.pyd")):
                 os.remove(old)
