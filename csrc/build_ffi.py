@@ -49,7 +49,9 @@ def _cdef():
     return re.sub(r"(?m)^#define\s+(\w+)\s.*$", r"#define \1 ...", text[start:end])
 
 
-CDEF = _cdef()
+# pn_build_info() is not part of the C core: it is defined in plainnet._pn_c's
+# own source (BUILD_INFO_SOURCE below) and tells how the core was compiled.
+CDEF = _cdef() + "\nconst char *pn_build_info(void);\n"
 
 
 def _compile_args():
@@ -94,6 +96,114 @@ def lists_extension():
                      extra_compile_args=COMPILE_ARGS, libraries=LIBRARIES)
 
 
+def _c_string(text):
+    """``text`` as a C string literal (printable ASCII kept, the rest escaped)."""
+    out = []
+    for byte in text.encode("utf-8"):
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif " " <= char <= "~" and char != "?":  # "?" could start a trigraph
+            out.append(char)
+        else:
+            out.append("\\%03o" % byte)
+    return '"%s"' % "".join(out)
+
+
+# The C source of plainnet._pn_c: the core's header, and pn_build_info(), which
+# returns "compiler: ...\nflags: ...\n".  share_core writes pn_build_info.h
+# with the command that compiled csrc/plainnet.c; without it (the module built
+# by cffi alone) the flags are this script's COMPILE_ARGS.  The version is
+# that of the compiler compiling this file, the same one as the core's.
+BUILD_INFO_SOURCE = """\
+#include "plainnet.h"
+#ifdef PN_HAVE_BUILD_INFO_H
+#include "pn_build_info.h"
+#endif
+#ifndef PN_BUILD_COMPILER
+#define PN_BUILD_COMPILER "not recorded"
+#endif
+#ifndef PN_BUILD_FLAGS
+#define PN_BUILD_FLAGS %s
+#endif
+#define PN_STR_(x) #x
+#define PN_STR(x) PN_STR_(x)
+#if defined(__clang__) || defined(__INTEL_LLVM_COMPILER)
+#define PN_COMPILER_VERSION __VERSION__
+#elif defined(__GNUC__)
+#define PN_COMPILER_VERSION "GCC " __VERSION__
+#elif defined(_MSC_FULL_VER)
+#define PN_COMPILER_VERSION "MSVC " PN_STR(_MSC_FULL_VER)
+#else
+#define PN_COMPILER_VERSION "unknown version"
+#endif
+static const char *pn_build_info(void)
+{
+    return "compiler: " PN_BUILD_COMPILER " (" PN_COMPILER_VERSION ")\\n"
+           "flags: " PN_BUILD_FLAGS "\\n";
+}
+""" % _c_string(" ".join(COMPILE_ARGS))
+
+_LAUNCHERS = ("ccache", "sccache", "distcc")
+
+
+def _describe(command, source, objects):
+    """(compiler, flags) of a compiler command line, without its files and folders."""
+    words = list(command)
+    compiler = [words.pop(0)]
+    while words and os.path.basename(compiler[-1]).split(".")[0] in _LAUNCHERS:
+        compiler.append(words.pop(0))
+    skip = {source, os.path.abspath(source), "-c", "/c"} | set(objects)
+    flags, words = [], iter(words)
+    for word in words:
+        if word == "-o":
+            next(words, None)
+        elif word not in skip and not word.startswith(("-I", "/I", "/Fo", "/Tc", "/Tp")):
+            flags.append(word)
+    return " ".join(compiler), " ".join(flags)
+
+
+def _core_command(compiler, build_temp, debug):
+    """The commands that compiler.compile runs for the core: recorded, not run.
+
+    distutils compilers run their commands through ``spawn`` (newer
+    setuptools: ``call``); both are replaced, on this instance, for the call.
+    """
+    commands = []
+    saved = {}
+    for name in ("spawn", "call"):
+        if hasattr(compiler, name):
+            saved[name] = vars(compiler).get(name)
+            setattr(compiler, name, lambda cmd, *args, **kwargs: commands.append(list(cmd)))
+    try:
+        compiler.compile([CORE_SOURCE], output_dir=build_temp, include_dirs=INCLUDE_DIRS,
+                         extra_postargs=COMPILE_ARGS, debug=debug)
+    finally:
+        for name, method in saved.items():
+            if method is None:
+                delattr(compiler, name)
+            else:
+                setattr(compiler, name, method)
+    return commands
+
+
+def _write_build_info(cmd, objects):
+    """pn_build_info.h for plainnet._pn_c: how share_core compiles the core; its folder."""
+    commands = _core_command(cmd.compiler, cmd.build_temp, cmd.debug)
+    if len(commands) == 1:
+        compiler, flags = _describe(commands[0], CORE_SOURCE, objects)
+    else:  # not one plain command line: say only what this script adds
+        compiler = "%s compiler" % getattr(cmd.compiler, "compiler_type", "unknown")
+        flags = " ".join(COMPILE_ARGS) + " (and the compiler's defaults, not recorded)"
+    folder = os.path.join(cmd.build_temp, "plainnet-build-info")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "pn_build_info.h"), "w") as f:
+        f.write("/* Written by csrc/build_ffi.py: how csrc/plainnet.c was compiled. */\n"
+                "#define PN_BUILD_COMPILER %s\n#define PN_BUILD_FLAGS %s\n"
+                % (_c_string(compiler), _c_string(flags)))
+    return folder
+
+
 def share_core(cmd, extensions):
     """Compile csrc/plainnet.c once and link that object into ``extensions``.
 
@@ -122,6 +232,9 @@ def share_core(cmd, extensions):
         ext.extra_objects = list(ext.extra_objects or []) + objects
         # rebuild the extension when the core changes, although not a source
         ext.depends = list(ext.depends or []) + [CORE_SOURCE, _from_root("csrc", "plainnet.h")]
+        if ext.name == MODULE:
+            ext.include_dirs = list(ext.include_dirs or []) + [_write_build_info(cmd, objects)]
+            ext.define_macros = list(ext.define_macros or []) + [("PN_HAVE_BUILD_INFO_H", None)]
 
     failed = []
 
@@ -150,11 +263,12 @@ def share_core(cmd, extensions):
     return wait
 
 
+MODULE = "plainnet._pn_c"
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
-    "plainnet._pn_c",
-    '#include "plainnet.h"',
+    MODULE,
+    BUILD_INFO_SOURCE,
     sources=SOURCES,
     include_dirs=INCLUDE_DIRS,
     extra_compile_args=COMPILE_ARGS,
