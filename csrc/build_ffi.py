@@ -1,8 +1,10 @@
 """cffi build script for the C core ``plainnet._pn_c`` (out-of-line API mode).
 
-setup.py uses the module-level ``ffibuilder`` through ``cffi_modules``, and
+setup.py uses the module-level ``ffibuilder`` through ``cffi_modules``,
 ``lists_extension()`` for the CPython-only companion ``plainnet._pn_lists``
-(csrc/pn_lists.c: Python lists in and out of the core at C speed).  It lives
+(csrc/pn_lists.c: Python lists in and out of the core at C speed), and
+``share_core()``, which compiles csrc/plainnet.c once for both and records
+the compiler and flags for ``pn_build_info()`` (``plainnet info``).  It lives
 beside the C sources, outside the package, so that it never ships in a wheel.
 For a local build run ``python csrc/build_ffi.py`` (from anywhere), which puts
 the compiled modules into the package, src/plainnet/.
