@@ -1,6 +1,6 @@
 """Builds plainnet's optional C core, ``plainnet._pn_c``; the metadata is in pyproject.toml.
 
-The C core is built with cffi from src/plainnet/_build_c.py; on CPython the
+The C core is built with cffi from csrc/build_ffi.py; on CPython the
 extension ``plainnet._pn_lists`` (csrc/pn_lists.c) is built beside it.  If
 they cannot be built (no C compiler, no Python headers, no cffi), plainnet
 installs as pure Python, as a ``py3-none-any`` wheel, and a banner in the
@@ -19,7 +19,7 @@ import tempfile
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-BUILD_SCRIPT = "src/plainnet/_build_c.py"
+BUILD_SCRIPT = "csrc/build_ffi.py"
 # Commands that compile; metadata and sdist commands never need the C core.
 BUILDING = {"build", "build_ext", "bdist_wheel", "bdist_egg", "install", "develop",
             "editable_wheel"}
@@ -48,7 +48,12 @@ def _fail(why):
 
 
 def _probe(build):
-    """None if the C core compiles and links here, else why not."""
+    """None if a trivial extension compiles and links here, else why not.
+
+    It checks the compiler, the Python headers and csrc/plainnet.h in a
+    fraction of a second, so that without them the wheel is planned pure from
+    the start; the C core itself is compiled only once, by build_ext.
+    """
     try:
         from distutils.ccompiler import new_compiler
         from distutils.sysconfig import customize_compiler, get_python_inc
@@ -63,14 +68,13 @@ def _probe(build):
         with open(probe, "w") as f:
             f.write('#include <Python.h>\n#include "plainnet.h"\n'
                     "int pn_probe(void) { return PN_OK; }\n")
-        objects = compiler.compile([probe] + build["SOURCES"], output_dir=tmp,
-                                   include_dirs=[get_python_inc()] + build["INCLUDE_DIRS"],
-                                   extra_postargs=build["COMPILE_ARGS"])
+        objects = compiler.compile([probe], output_dir=tmp,
+                                   include_dirs=[get_python_inc()] + build["INCLUDE_DIRS"])
         if sys.platform != "win32":
             compiler.link_shared_object(objects, os.path.join(tmp, "probe.so"),
                                         libraries=build["LIBRARIES"])
     except Exception as exc:  # noqa: BLE001
-        return "the C compiler failed on the C core or the Python headers (%s: %s)" % (
+        return "the C compiler failed on a trivial extension: no working compiler or no Python headers (%s: %s)" % (
             type(exc).__name__, str(exc).strip().splitlines()[-1] if str(exc).strip() else "")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -100,18 +104,25 @@ def _build_script():
 class OptionalBuildExt(build_ext):
     """build_ext that falls back to pure Python, unless PLAINNET_REQUIRE_C is set.
 
-    The extension named ``optional`` (plainnet._pn_lists, set by main) is
-    built after the C core, and on its own: if only it fails, the C core is
-    installed without it (lists then take the checked Python path into the
-    core, with the same results).
+    csrc/plainnet.c is compiled once, by the build script's share_core, and
+    that object is linked into every extension.  The extension named
+    ``optional`` (plainnet._pn_lists, set by main) is built after the C core,
+    and on its own: if only it fails, the C core is installed without it
+    (lists then take the checked Python path into the core, with the same
+    results).
     """
 
     optional = None
+    build_script = None  # the build script's globals, set by main
 
     def build_extensions(self):
         lists = [ext for ext in self.extensions if ext.name == self.optional]
         self.extensions = [ext for ext in self.extensions if ext.name != self.optional]
-        build_ext.build_extensions(self)
+        wait_for_core = self.build_script["share_core"](self, self.extensions + lists)
+        try:
+            build_ext.build_extensions(self)
+        finally:
+            wait_for_core()  # its compiler's error, if it failed
         for ext in lists:
             try:
                 self.build_extension(ext)
@@ -155,6 +166,7 @@ def main():
         if why is None:
             kwargs = {"cffi_modules": [BUILD_SCRIPT + ":ffibuilder"],
                       "cmdclass": {"build_ext": OptionalBuildExt}}
+            OptionalBuildExt.build_script = build
             if build["builds_lists"]():  # CPython: csrc/pn_lists.c, lists at C speed
                 kwargs["ext_modules"] = [build["lists_extension"]()]
                 OptionalBuildExt.optional = kwargs["ext_modules"][0].name

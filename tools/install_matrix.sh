@@ -2,7 +2,8 @@
 # How plainnet installs, case by case, each in a fresh virtual environment and
 # each followed by the tutorial's tests run against the installed copy:
 #
-#   1 default   pip install '.[test]' with a C compiler and cffi: backends c, python
+#   1 default   pip install '.[test]' with a C compiler and cffi: backends c, python;
+#               csrc/plainnet.c compiled once; plainnet info shows its flags
 #   2 no-cc     CC=false: the install succeeds as pure Python and says so loudly
 #   3 no-cffi   a C wheel installed where cffi is missing: python only, and asking
 #               for "c" raises BackendUnavailable saying how to get it
@@ -11,7 +12,8 @@
 #   5 require   PLAINNET_REQUIRE_C=1 CC=false: the install fails, loudly
 #   6 sdist     python -m build --sdist holds csrc/ and tests/; it builds both a
 #               pure and a C wheel, and its own tests pass on the C one
-#   7 contents  check-wheel-contents on the pure and the C wheel
+#   7 contents  check-wheel-contents on the pure and the C wheel; neither holds
+#               the build script (csrc/build_ffi.py) or C sources
 #   8 lists     csrc/pn_lists.c made not to compile (CPython only): the C core
 #               installs without plainnet._pn_lists, says so, passes the suite;
 #               with PLAINNET_REQUIRE_C=1 the install fails
@@ -133,12 +135,18 @@ mkdir -p "$WORK/run"
 
 case_default() {
     local venv src got
+    local compiles t0=$SECONDS
     venv=$(new_venv default) && src=$(fresh_source src-default) || return 1
-    "$venv/bin/python" -m pip install --quiet "${src}[test]" || return 1
+    "$venv/bin/python" -m pip install -v "${src}[test]" >"$WORK/default-build.log" 2>&1 || {
+        tail -30 "$WORK/default-build.log"; return 1; }
+    # the C core is compiled once, and linked into both extensions
+    compiles=$(grep -c -- '-c csrc/plainnet\.c ' "$WORK/default-build.log")
     tutorial "$venv" || return 1
     got=$(backends "$venv") || return 1
-    DETAIL="backends $got, wheel $(wheel_tag "$venv")"
-    expect backends "$got" "['c', 'python']"
+    DETAIL="backends $got, wheel $(wheel_tag "$venv"), csrc/plainnet.c compiled $compiles time(s), install $((SECONDS - t0)) s"
+    expect backends "$got" "['c', 'python']" && expect "compiles of csrc/plainnet.c" "$compiles" 1 || return 1
+    (cd "$WORK/run" && "$venv/bin/plainnet" info) | tee "$WORK/default-info.log"
+    grep -q -- "flags: .*-ffp-contract=off" "$WORK/default-info.log" || { DETAIL="$DETAIL; plainnet info lacks the flags"; return 1; }
 }
 
 case_no_compiler() {
@@ -178,7 +186,7 @@ try:
     plainnet.set_backend("c")
 except plainnet.BackendUnavailable as exc:
     print("BackendUnavailable:", exc)
-    assert "pip install" in str(exc), "the message does not say how to get the C backend"
+    assert "`pip install cffi`" in str(exc), "the message does not say to install cffi"
 else:
     raise SystemExit("set_backend(\"c\") did not raise without cffi")') || {
         DETAIL="$DETAIL; set_backend('c') message wrong"; return 1; }
@@ -223,7 +231,7 @@ case_sdist() {
     sdist=$(ls "$WORK"/sdist/plainnet-*.tar.gz) || return 1
     name=$(basename "$sdist" .tar.gz)
     for f in setup.py pyproject.toml MANIFEST.in README.md csrc/plainnet.c csrc/plainnet.h csrc/pn_lists.c \
-             src/plainnet/_build_c.py src/plainnet/_pn_c.pyi src/plainnet/_pn_lists.pyi \
+             csrc/build_ffi.py src/plainnet/_pn_c.pyi src/plainnet/_pn_lists.pyi \
              tests/conftest.py tests/test_tutorial.py; do
         tar -tzf "$sdist" "$name/$f" >/dev/null 2>&1 || { echo "sdist lacks $f"; missing=1; }
     done
@@ -255,6 +263,12 @@ case_wheel_contents() {
     # shellcheck disable=SC2086
     out=$("$TOOLS/bin/check-wheel-contents" $wheels 2>&1) || rc=$?
     echo "$out"
+    # The build script and the C sources are for building, not for the wheel.
+    for w in $wheels; do
+        if "$TOOLS/bin/python" -m zipfile -l "$w" | grep -E 'build_ffi|_build_c|\.[ch] '; then
+            echo "$(basename "$w") ships build files (above)"; out="$out; $(basename "$w") ships build files"; rc=1
+        fi
+    done
     DETAIL=$(echo "$out" | sed 's|.*/||' | tr '\n' ' ' | cut -c1-300)
     return $rc
 }

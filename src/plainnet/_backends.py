@@ -11,16 +11,32 @@ import os
 
 from ._errors import BackendUnavailable
 
-__all__ = ["available_backends", "get_backend", "set_backend", "load_backend"]
+__all__ = ["available_backends", "get_backend", "set_backend", "load_backend", "c_build_info"]
 
 #: Every backend plainnet knows, fastest first.
 KNOWN = ("c", "python")
 _CHOICES = KNOWN + ("auto",)
 
-_HOW_TO_GET_C = (
-    "the C backend is not available: {why}. Install a build with the C core, e.g. "
-    "`pip install plainnet[c]` (needs cffi and a C compiler, or a prebuilt wheel), "
-    "or use backend='python'"
+_HOW_TO_GET_C = "the C backend is not available: {why}. {how}, or use backend='python'"
+
+# Why the C core does not load, and how to get it: (a) it was never built
+# (no compiled plainnet._pn_c: no C compiler or no cffi at build time, or
+# PLAINNET_NO_C); (b) it was, but cffi's runtime, _cffi_backend, is missing;
+# (c) any other import error, with its text.
+_NOT_BUILT = (
+    "this plainnet was installed without its C core (no C compiler, Python headers or "
+    "cffi where it was built, or PLAINNET_NO_C=1)",
+    "To get it, reinstall plainnet where a C compiler and cffi are present, e.g. from its "
+    "source `PLAINNET_REQUIRE_C=1 pip install --force-reinstall '.[c]'`",
+)
+_NO_CFFI = (
+    "the C core is installed, but cffi, which it needs at run time, is not",
+    "`pip install cffi` to use it",
+)
+_BROKEN = (
+    "the C core failed to import ({error})",
+    "Reinstall plainnet with its C core, e.g. from its source "
+    "`PLAINNET_REQUIRE_C=1 pip install --force-reinstall '.[c]'`",
 )
 
 _modules = {}
@@ -34,9 +50,33 @@ def _load_c():
     try:
         from . import _c_backend
     except ImportError as exc:
-        _c_error = _HOW_TO_GET_C.format(why=exc)
+        try:
+            compiled = any(entry.startswith("_pn_c.") and entry.endswith((".so", ".pyd"))
+                           for entry in os.listdir(os.path.dirname(os.path.abspath(__file__))))
+        except OSError:  # not a folder (a zip, say)
+            compiled = False
+        if exc.name == "_cffi_backend":
+            why, how = _NO_CFFI
+        elif exc.name == __package__ + "._pn_c" and not compiled:
+            why, how = _NOT_BUILT
+        else:
+            why, how = _BROKEN[0].format(error="%s: %s" % (type(exc).__name__, exc)), _BROKEN[1]
+        _c_error = _HOW_TO_GET_C.format(why=why, how=how)
         raise BackendUnavailable(_c_error) from None
     return _c_backend
+
+
+def c_build_info():
+    """How the C core was built: {"compiler": ..., "flags": ...} (strings).
+
+    Raises :class:`BackendUnavailable`, saying why and how to get it, where
+    the C backend cannot load.
+    """
+    load_backend("c")
+    from ._pn_c import ffi, lib
+
+    text = ffi.string(lib.pn_build_info()).decode("utf-8", "replace")
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
 
 def load_backend(name):

@@ -9,10 +9,11 @@ import argparse
 import io
 import os
 import sys
+import textwrap
 import time
 
 from . import _backends, _registry
-from ._csv import CSVError, read_table, write_rows
+from ._table import CSVError, read_table, write_rows
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged
 from ._modelfile import write_atomically
 from ._version import __version__
@@ -382,36 +383,22 @@ def cmd_evaluate(args):
     return 0
 
 
-def _c_build_info():
-    """What the C backend says about its build, or None."""
-    try:
-        from . import _c_backend
-    except Exception:  # not built, or broken: info must still work
-        return None
-    info = getattr(_c_backend, "build_info", None)
-    if callable(info):
-        info = info()
-    return info
-
-
 def cmd_info(args):
     out = sys.stdout
     out.write("plainnet %s (Python %s, %s)\n"
               % (__version__, ".".join(map(str, sys.version_info[:3])), sys.implementation.name))
     out.write("backends: %s (default: %s)\n"
               % (", ".join(_backends.available_backends()), _backends.get_backend()))
-    if "c" in _backends.available_backends():
-        info = _c_build_info()
-        if info is None:
-            out.write("C backend: available\n")
-        elif isinstance(info, dict):
-            out.write("C backend:\n")
-            for key in info:
-                out.write("  %s: %s\n" % (key, info[key]))
-        else:
-            out.write("C backend: %s\n" % (info,))
-    else:
+    try:
+        info = _backends.c_build_info()
+    except BackendUnavailable as exc:  # why, and how to get it
         out.write("C backend: not available\n")
+        out.write("".join("  %s\n" % line for line in textwrap.wrap(
+            str(exc), 76, break_long_words=False, break_on_hyphens=False)))
+    else:
+        out.write("C backend: built with\n")
+        for key in info:
+            out.write("  %s: %s\n" % (key, info[key]))
     if args.model is not None:
         net = _load_model(args)
         sizes, acts = net.sizes, net.activations
