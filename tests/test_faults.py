@@ -175,3 +175,16 @@ def test_a_long_call_allocates_nothing_for_its_epochs_up_front(backend, epochs):
         tracemalloc.stop()
     assert len(history) == 1 and net.epochs_trained == 1
     assert peak < 1 << 20, peak
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs os.mkfifo")
+def test_save_never_replaces_a_device_or_fifo(tmp_path):
+    import os
+    import stat
+    fifo = tmp_path / "pipe"
+    os.mkfifo(str(fifo))
+    net = pn.Network([2, 1], seed=0)
+    with pytest.raises(OSError, match="not a regular file \\(a FIFO\\)"):
+        net.save(str(fifo))
+    assert stat.S_ISFIFO(os.stat(str(fifo)).st_mode)
+    assert sorted(os.listdir(str(tmp_path))) == ["pipe"]  # no temporary file left either

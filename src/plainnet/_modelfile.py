@@ -330,6 +330,13 @@ def _write_atomically(path, data):
         mode = os.stat(path).st_mode
     except OSError:  # no file yet (or unreadable folder, which os.open reports below)
         mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # A rename over a device, FIFO or socket would replace the node itself
+        # (as root: /dev/null becomes a regular file).
+        kind = next((name for test, name in _KINDS if test(mode)), "a directory" if stat.S_ISDIR(mode)
+                    else "not a file")
+        raise OSError(errno.EEXIST, "exists and is not a regular file (%s): plainnet writes "
+                                    "model and export files only as regular files" % kind, path)
     # A hidden name of bounded length, whatever the target's: a prefix of its
     # name (for whoever finds one left by a killed process), pid and random.
     tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (os.path.basename(path)[:32], os.getpid(),
