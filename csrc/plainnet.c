@@ -93,6 +93,7 @@ typedef struct {
 struct pn_net {
     unsigned magic;
     int loss;
+    uint64_t digest;    /* layout_digest at pn_net_init: pn_net_check verifies the layout */
     size_t bytes;       /* pn_net_bytes of its sizes: the block is at least this long */
     int epoch_open;     /* pn_epoch_begin saved the parameters */
     size_t epochs;      /* epochs completed since pn_net_init */
@@ -219,6 +220,25 @@ size_t pn_net_bytes(size_t n_sizes, const size_t *sizes)
     return bytes;
 }
 
+/* FNV-1a over the bytes of everything pn_net_init fixed: the sizes, codes
+ * and offsets (not the epoch count or the open-epoch flag, which change). */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t k;
+    for (k = 0; k < n; k++) h = (h ^ b[k]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static uint64_t layout_digest(const pn_net *net)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    h = fnv1a(h, &net->loss, sizeof net->loss);
+    h = fnv1a(h, &net->bytes, sizeof net->bytes);
+    h = fnv1a(h, &net->n_layers, offsetof(struct pn_net, layer) - offsetof(struct pn_net, n_layers));
+    return fnv1a(h, net->layer, net->n_layers * sizeof(pn_layer));
+}
+
 int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
                 const int *activations, int loss)
 {
@@ -244,6 +264,7 @@ int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
     net->epoch_open = 0;
     net->bytes = need;
     net->magic = PN_MAGIC;
+    net->digest = layout_digest(net);
     return PN_OK;
 }
 
@@ -291,6 +312,9 @@ int pn_net_check(const void *mem, size_t bytes)
         || net->n_layers > (bytes - offsetof(struct pn_net, layer)) / sizeof(pn_layer)
         || net->bytes > bytes)
         return PN_ESIZE;
+    /* every size, code and offset as pn_net_init left them: forged or
+     * corrupted layer tables are refused before anything reads through them */
+    if (net->digest != layout_digest(net)) return PN_ESTATE;
     return PN_OK;
 }
 

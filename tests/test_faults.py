@@ -188,3 +188,54 @@ def test_save_never_replaces_a_device_or_fifo(tmp_path):
         net.save(str(fifo))
     assert stat.S_ISFIFO(os.stat(str(fifo)).st_mode)
     assert sorted(os.listdir(str(tmp_path))) == ["pipe"]  # no temporary file left either
+
+
+def test_training_reads_the_data_as_it_was_at_the_call(backend):
+    """Item 19: a callback that changes the caller's arrays changes nothing (both
+    backends snapshot numpy input at the call, validation data included)."""
+    np = pytest.importorskip("numpy")
+    X, T = random_data(30, 4, 2, seed=16)
+
+    def run(mutate):
+        Xa, Ta = np.array(X), np.array(T)
+        Va, VTa = np.array(X[:7]), np.array(T[:7])
+        net = pn.Network([4, 5, 2], seed=17, backend=backend)
+
+        def callback(epoch, loss):
+            if mutate:
+                Xa[:] = 0.0
+                Ta[:] = 1.0
+                Va[:] = 5.0
+        history = net.train(Xa, Ta, epochs=4, callback=callback, validation_data=(Va, VTa))
+        return list(history), history.val_loss, net.weights
+    assert run(True) == run(False)
+
+
+def test_misaligned_float64_arrays_are_copied_not_read_in_place(backend):
+    """Item 17: a float64 view at an odd byte offset gives the same numbers as
+    an aligned array (the C core reads an aligned copy; UBSan watches in CI)."""
+    np = pytest.importorskip("numpy")
+    X, T = random_data(9, 3, 1, seed=18)
+    raw = np.zeros(9 * 3 * 8 + 1, dtype=np.uint8)
+    odd = raw[1:].view(np.float64).reshape(9, 3)
+    odd[:] = X
+    assert not odd.flags.aligned and odd.flags.c_contiguous
+    net = pn.Network([3, 2, 1], seed=19, backend=backend)
+    assert net.predict(odd) == net.predict(X)
+    assert net.loss(odd, T) == net.loss(X, T)
+    twin = pn.Network([3, 2, 1], seed=19, backend=backend)
+    assert list(net.train(odd, T, epochs=3)) == list(twin.train(X, T, epochs=3))
+
+
+def test_a_rows_object_shorter_than_it_claims_is_refused_by_c():
+    """Item 18: C is given each buffer's own length, never n * width."""
+    if "c" not in pn.available_backends():
+        pytest.skip("the C backend is not built here")
+    from array import array
+    from plainnet._data import Rows
+    net = pn.Network([3, 2, 1], seed=20, backend="c")
+    short = Rows(10, 3, buffer=memoryview(array("d", [0.5] * 6)))  # claims 30 values, holds 6
+    with pytest.raises(ValueError, match="wrong size"):
+        net._core.predict(short)
+    with pytest.raises(ValueError, match="wrong size"):
+        net._core.loss(short, Rows(10, 1, buffer=memoryview(array("d", [0.5] * 10))))

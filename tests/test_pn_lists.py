@@ -143,6 +143,45 @@ def test_forward_refuses_memory_that_is_not_a_network():
         lists.forward(memoryview(whole)[:64], [1.0, 2.0, 3.0])
 
 
+def test_forged_layer_tables_are_refused_not_followed():
+    """Issue 16 item 18: a block with the right magic and sizes but any byte of
+    its header or layer table changed is refused (pn_net_check verifies the
+    layout's digest) or, where the byte is an epoch counter, harmless; run in a
+    child process, since a crash is what this guards against."""
+    import subprocess
+    import sys
+
+    from conftest import env_with_package
+    code = """
+import plainnet as pn
+from plainnet._pn_c import ffi
+from plainnet import _pn_lists
+net = pn.Network([3, 5, 4, 2], seed=1, backend="c")
+whole = bytes(ffi.buffer(net._core._mem))
+x = [0.5, -1.0, 2.0]
+want = net.feedforward(x)
+refused = same = 0
+for k in range(1024):  # the header, the layer table, and the start of the weights
+    for bit in (1, 128):
+        forged = bytearray(whole)
+        forged[k] ^= bit
+        try:
+            y = _pn_lists.forward(forged, x)
+        except ValueError:
+            refused += k < 300
+            continue
+        same += k < 300 and y == want
+print(refused, same)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], env=env_with_package(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    refused, same = map(int, proc.stdout.split())
+    # Of the first 300 bytes (header and layer table on 64-bit machines), all but
+    # the epoch counter, the open-epoch flag and padding are refused when forged.
+    assert refused >= 2 * 300 - 40 and refused + same == 2 * 300
+
+
 def test_pack_rows_packs_float64_rows():
     rows = [[1.0, -2, 3.5], (0.1, 2**60 + 1, -0.0)]
     packed = lists.pack_rows(rows, 3)

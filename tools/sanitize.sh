@@ -49,6 +49,7 @@ else
     root=$(pwd)
     (cd "$out" && LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONPATH="$out" \
-        "$PY" -m pytest -q -p no:cacheprovider "$root/tests/test_pn_lists.py" "$root/tests/test_parity.py")
+        "$PY" -m pytest -q -p no:cacheprovider "$root/tests/test_pn_lists.py" "$root/tests/test_parity.py" \
+        "$root/tests/test_faults.py" -k "not ctrl_c and not interrupt")
 fi
 echo "sanitize: clean"

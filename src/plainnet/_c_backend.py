@@ -56,7 +56,11 @@ def _check(rc):
 
 
 def _doubles(buffer):
-    """A ``double[]`` view of a float64 buffer (array('d') or a Rows buffer), no copy.
+    """A ``double[]`` view of a float64 buffer (array('d') or a Rows buffer), no
+    copy unless the buffer is not aligned for doubles (a numpy view at an odd
+    byte offset): C may not read that in place, so it reads an aligned copy.
+    Every length passed to C is the view's own, ``len(view)``, so C never reads
+    past a buffer, whatever a Rows claims.
 
     Use it in a ``with`` block, which releases the buffer on the way out,
     exceptions included.  Left to the garbage collector in a traceback's
@@ -64,7 +68,13 @@ def _doubles(buffer):
     crashed CPython: the collector cleared the memoryview while it was still
     exported, then the view released it.
     """
-    return ffi.from_buffer("double[]", buffer)
+    view = ffi.from_buffer("double[]", buffer)
+    if int(ffi.cast("uintptr_t", view)) % ffi.alignof("double") == 0:
+        return view
+    ffi.release(view)
+    copy = array("d")
+    copy.frombytes(memoryview(buffer).cast("B"))
+    return ffi.from_buffer("double[]", copy)
 
 
 def first_nonfinite(flat):
@@ -202,7 +212,7 @@ class Core:
         size = rows.n * n_out
         y = _new_uncleared("double[]", size + self._scratch_len)  # outputs, then scratch
         with _doubles(rows.flat()) as x:
-            _check(lib.pn_predict(self._net, x, rows.n * rows.width, y, size,
+            _check(lib.pn_predict(self._net, x, len(x), y, size,
                                   y + size, self._scratch_len))
         # memoryview makes the nested lists in C: 1.7x faster than slicing a flat list
         return memoryview(ffi.buffer(y, 8 * size)).cast("d", (rows.n, n_out)).tolist()
@@ -210,7 +220,7 @@ class Core:
     def loss(self, rows, targets):
         out = ffi.new("double *")
         with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
-            _check(lib.pn_loss(self._net, x, rows.n * rows.width, t, targets.n * targets.width,
+            _check(lib.pn_loss(self._net, x, len(x), t, len(t),
                                out, self._scratch(), self._scratch_len))
         return out[0]
 
@@ -227,7 +237,7 @@ class Core:
     @contextmanager
     def train_data(self, rows, targets):
         with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
-            yield x, rows.n * rows.width, t, targets.n * targets.width
+            yield x, len(x), t, len(t)
 
     def epoch_seconds(self, n_rows):
         return n_rows * self._n_params * self._cost

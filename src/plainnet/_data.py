@@ -202,18 +202,31 @@ class Rows:
     """A validated, rectangular block of finite floats: ``n`` rows of ``width``.
 
     ``lists`` holds the rows as lists of floats.  ``buffer`` is set when the
-    caller passed a C-contiguous float64 buffer, or when ``plainnet._pn_lists``
-    packed the rows: the C backend reads it in place.
+    caller passed a C-contiguous float64 buffer (``borrowed``: the caller's
+    memory), or when ``plainnet._pn_lists`` packed the rows: the C backend
+    reads it in place.
     """
 
-    __slots__ = ("n", "width", "_lists", "buffer", "_flat")
+    __slots__ = ("n", "width", "_lists", "buffer", "_flat", "borrowed")
 
-    def __init__(self, n, width, lists=None, buffer=None):
+    def __init__(self, n, width, lists=None, buffer=None, borrowed=False):
         self.n = n
         self.width = width
         self._lists = lists
         self.buffer = buffer
         self._flat = None
+        self.borrowed = borrowed
+
+    def snapshot(self):
+        """These rows with values that nothing outside plainnet can change: a
+        borrowed buffer is copied (one memcpy), anything else is plainnet's own.
+        Training reads a snapshot, so both backends see the data as it was at
+        the call even if the caller changes its array meanwhile."""
+        if not self.borrowed:
+            return self
+        copy = array("d")
+        copy.frombytes(self.buffer.cast("B"))
+        return Rows(self.n, self.width, buffer=memoryview(copy))
 
     def flat(self):
         """All values row after row as float64: ``buffer``, or a cached ``array('d')``."""
@@ -260,7 +273,7 @@ def _rows_from_view(view, width, what, core):
         if k is not None:
             raise ValueError("%s row %d, column %d is %r: data must be finite"
                              % (what, k // shape[1], k % shape[1], flat[k]))
-        return Rows(shape[0], shape[1], buffer=flat)
+        return Rows(shape[0], shape[1], buffer=flat, borrowed=True)
     nested = _view_tolist(view)
     if view.ndim == 1:
         nested = [[v] for v in nested]

@@ -326,6 +326,9 @@ class Network:
             raise TypeError("scale must be True or False, got %r" % (scale,))
         schedule = _training.check_schedule(lr_schedule)
         rows, t, val = self._split(rows, t, validation_data, validation_split)
+        rows, t = rows.snapshot(), t.snapshot()
+        if val is not None:
+            val = (val[0].snapshot(), val[1].snapshot())
         patience = _patience(early_stopping)
         if patience and val is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
