@@ -426,6 +426,11 @@ def cmd_info(args):
 
 def cmd_export(args):
     net = _load_model(args)
+    if args.lang == "onnx":  # binary: a file only, written atomically
+        _check_writable(args.output)
+        from ._onnx import model_bytes
+        write_atomically(args.output, model_bytes(net))
+        return 0
     if args.lang == "c":
         text = net.export_c(args.name or "plainnet_model")
     else:
@@ -539,11 +544,12 @@ def build_parser():
     p.add_argument("model", metavar="MODEL.json", nargs="?", default=None)
     p.set_defaults(func=cmd_info)
 
-    p = add("export", "write a model as standalone C or Python source",
+    p = add("export", "write a model as standalone C or Python source, or ONNX",
             "Write MODEL as standalone source: C99 with NAME_predict(), or a Python module "
-            "(math only) with predict(); both give the same numbers as plainnet.")
+            "(math only) with predict(); both give the same numbers as plainnet. "
+            "--lang onnx writes a float64 ONNX model (opset 17) to the -o file.")
     p.add_argument("model", metavar="MODEL.json")
-    p.add_argument("--lang", choices=("c", "python"), required=True, help="language to write")
+    p.add_argument("--lang", choices=("c", "python", "onnx"), required=True, help="language to write")
     p.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     p.add_argument("--name", default=None,
                    help="prefix of the C names: NAME_predict, NAME_N_INPUTS (default: plainnet_model)")
@@ -560,6 +566,8 @@ def main(argv=None):
         args = parser.parse_args(argv + ["demo"])
     if args.command == "export" and args.name is not None and args.lang != "c":
         args.usage_error("--name applies to --lang c only")
+    if args.command == "export" and args.lang == "onnx" and args.output is None:
+        args.usage_error("--lang onnx writes a binary file: give it with -o FILE")
     debug = args.debug
     try:
         return args.func(args)

@@ -433,6 +433,17 @@ class Network:
         from ._export import export_python
         return export_python(self)
 
+    def export_onnx(self, path, dtype="float64"):
+        """Write this network as an ONNX model (opset 17) to ``path``, atomically.
+
+        Input "input" of shape [N, n_inputs], output "output" [N, n_outputs],
+        in ``dtype`` "float64" (the default) or "float32"; the scaler, if any,
+        is part of the graph.  Needs no package to write; run it with any
+        ONNX runtime (plainnet's tests check onnxruntime against ``predict``).
+        """
+        from ._onnx import export_onnx
+        export_onnx(self, path, dtype)
+
     def to_torch(self):
         """A float64 ``torch.nn.Sequential`` of Linear layers and activations equal to this network."""
         from ._torch import to_torch
