@@ -270,6 +270,8 @@ def cmd_demo(args):
 
 def cmd_train(args):
     _check_writable(args.output)
+    if args.plot is not None:
+        _check_writable(args.plot)
     table = read_table(args.data)
     features, target_cols = table.split(args.target)
     if not features:
@@ -288,6 +290,10 @@ def cmd_train(args):
     header = "training %r on %d rows%s for %d epochs" % (net, len(X), held_out, args.epochs)
     history = _train(args, net, X, T, header)
     net.save(args.output)
+    if args.plot is not None:
+        from ._plot import write_svg
+        write_svg(args.plot, history, title="%r %s on %s" % (net.sizes, args.activation, os.path.basename(args.data)),
+                  ylabel="loss (%s)" % net.loss_name)
     out = sys.stdout
     out.write("loss (%s) in the last epoch: %r\n" % (net.loss_name, history[-1]))
     val_loss = getattr(history, "val_loss", None)
@@ -513,6 +519,8 @@ def build_parser():
                         "validation loss, keeping the best weights")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="where to save the model")
+    p.add_argument("--plot", default=None, metavar="CURVE.svg",
+                   help="also write the training (and validation) loss per epoch as an SVG chart")
     p.set_defaults(func=cmd_train)
 
     p = add("predict", "write a model's predictions for a CSV file",

@@ -506,6 +506,17 @@ class History(list):
         self.best_epoch = None
         self.stopped_early = False
 
+    def plot(self, ax=None, title=None, ylabel="loss"):
+        """Draw the training (and validation) loss per epoch with matplotlib.
+
+        Draws on ``ax`` (a new figure's Axes when None), with a log scale when
+        the losses span more than two decades, and returns the Axes.  Needs
+        matplotlib (imported only here); ``plainnet train --plot curve.svg``
+        draws the same as SVG without it.
+        """
+        from ._plot import plot_history
+        return plot_history(self, ax, title, ylabel)
+
 
 class _Release:
     __slots__ = ("_lock",)
