@@ -6,7 +6,8 @@ it from here: the pure-Python backend (``forward``, ``derivative``, the loss
 (``py``, ``py_derivative``: expression templates), the C exporter (``c``),
 the C core (``c_code``: the name of its constant, ``lib.PN_...``; the C
 formulas themselves are the list in ``csrc/pn_activations.h``), torch
-conversion (``torch``), and the command line's and the estimators' choices.
+conversion (``torch``), ONNX export (``onnx``: a recipe of standard operators,
+read by ``_onnx``), and the command line's and the estimators' choices.
 
 The C core must perform the same floating-point operations in the same order
 as each Python formula here, so that both backends return the same bits;
@@ -121,13 +122,19 @@ class Activation:
     exported C (libm only); ``libm`` names the C functions it calls;
     ``torch`` is the torch.nn class name, with ``torch_args`` its keyword
     arguments (None for an activation torch writes as no module).
+
+    ``onnx`` is the activation in standard ONNX operators (opset 17): a tuple
+    of steps ``(op_type, inputs, output)`` or ``(op_type, inputs, output,
+    attributes)``, where an input is ``"z"`` (the layer's pre-activation), an
+    earlier step's output, or a float constant (written in the export's
+    dtype); the last step's output is the activation (None: no recipe).
     """
 
     __slots__ = ("name", "forward", "derivative", "py", "py_derivative", "c", "libm",
-                 "torch", "torch_args", "hidden")
+                 "torch", "torch_args", "hidden", "onnx")
 
     def __init__(self, name, forward, derivative, py, py_derivative, c, libm=(), torch=None,
-                 torch_args=None, hidden=True):
+                 torch_args=None, hidden=True, onnx=None):
         self.name = name
         self.forward = forward
         self.derivative = derivative
@@ -138,6 +145,7 @@ class Activation:
         self.torch = torch
         self.torch_args = dict(torch_args or {})
         self.hidden = hidden
+        self.onnx = None if onnx is None else tuple(onnx)
 
     @property
     def c_code(self):
@@ -156,6 +164,58 @@ _SIGMOID_C = "({z} >= 0.0 ? 1.0 / (1.0 + exp(-{z})) : exp({z}) / (1.0 + exp({z})
 _GELU_PY = "(0.5 * {z} * (1.0 + tanh(GELU_K * ({z} + GELU_C * ({z} * {z} * {z})))))"
 _GELU_C = ("(0.5 * {z} * (1.0 + tanh(%r * ({z} + %r * ({z} * {z} * {z})))))" % (GELU_K, GELU_C))
 
+# ONNX recipes (see Activation).  ONNX's LeakyRelu takes its slope as a float32
+# attribute, so leaky_relu multiplies by a constant of the export's dtype
+# (0.01 exact in float64).  ONNX has no log1p, and its Softplus is
+# log(exp(z) + 1), which is 0 where log1p(e^z) is e^z (z below about -37):
+# softplus computes log1p(u), u = e^z, by Kahan's formula u * log(1 + u) / ((1 + u) - 1)
+# (u itself when 1 + u rounds to 1), accurate to a few ulps, and is z above 20
+# as plainnet's.  Sigmoid is written out as plainnet's two branches too:
+# onnxruntime's Sigmoid is 0 below about -600, where e^z / (1 + e^z) is not.
+# GELU would be opset 20's Gelu(approximate="tanh"), which not every runtime
+# has, so it is written out in plainnet's order of operations.
+
+
+def _sigmoid_onnx(out):
+    # plainnet's two branches with e = exp(-|z|): 1 / (1 + e) for z >= 0, e / (1 + e) below.
+    return (
+        ("Abs", ("z",), "az"),
+        ("Neg", ("az",), "naz"),
+        ("Exp", ("naz",), "e"),
+        ("Add", (1.0, "e"), "de"),
+        ("GreaterOrEqual", ("z", 0.0), "nonneg"),
+        ("Where", ("nonneg", 1.0, "e"), "nume"),
+        ("Div", ("nume", "de"), out),
+    )
+
+
+_SIGMOID_ONNX = _sigmoid_onnx("y")
+_LOG1P_EXP_ONNX = (
+    ("Exp", ("z",), "u"),
+    ("Add", ("u", 1.0), "w"),       # w = fl(1 + u)
+    ("Sub", ("w", 1.0), "d"),       # w - 1, exact
+    ("Log", ("w",), "lw"),
+    ("Div", ("u", "d"), "q"),
+    ("Mul", ("lw", "q"), "l"),      # log(w) * u / (w - 1)
+    ("Equal", ("d", 0.0), "tiny"),
+    ("Where", ("tiny", "u", "l"), "lp"),
+)
+_SOFTPLUS_ONNX = _LOG1P_EXP_ONNX + (
+    ("Greater", ("z", SOFTPLUS_THRESHOLD), "big"),
+    ("Where", ("big", "z", "lp"), "y"),
+)
+_GELU_ONNX = (
+    ("Mul", ("z", "z"), "zz"),
+    ("Mul", ("zz", "z"), "zzz"),
+    ("Mul", (GELU_C, "zzz"), "czzz"),
+    ("Add", ("z", "czzz"), "inner"),
+    ("Mul", (GELU_K, "inner"), "arg"),
+    ("Tanh", ("arg",), "t"),
+    ("Add", (1.0, "t"), "onet"),
+    ("Mul", (0.5, "z"), "hz"),
+    ("Mul", ("hz", "onet"), "y"),
+)
+
 #: Names the Python templates may use, and what they are.
 PY_NAMES = {"exp": exp, "log1p": log1p, "tanh": tanh, "sigmoid": sigmoid,
             "LEAKY": LEAKY_SLOPE, "GELU_K": GELU_K, "GELU_C": GELU_C,
@@ -165,35 +225,40 @@ _ACTIVATION_LIST = (
     Activation("sigmoid", sigmoid, lambda z, y: y * (1.0 - y),
                py="(1.0 / (1.0 + exp(-{z})) if {z} >= 0.0 else sigmoid({z}))",
                py_derivative="({y} * (1.0 - {y}))",
-               c=_SIGMOID_C, libm=("exp",), torch="Sigmoid"),
+               c=_SIGMOID_C, libm=("exp",), torch="Sigmoid", onnx=_SIGMOID_ONNX),
     Activation("tanh", tanh, lambda z, y: 1.0 - y * y,
                py="tanh({z})", py_derivative="(1.0 - {y} * {y})",
-               c="tanh({z})", libm=("tanh",), torch="Tanh"),
+               c="tanh({z})", libm=("tanh",), torch="Tanh", onnx=(("Tanh", ("z",), "y"),)),
     Activation("relu", lambda z: z if z > 0.0 else 0.0, lambda z, y: 1.0 if y > 0.0 else 0.0,
                py="({z} if {z} > 0.0 else 0.0)", py_derivative="(1.0 if {y} > 0.0 else 0.0)",
-               c="({z} > 0.0 ? {z} : 0.0)", torch="ReLU"),
+               c="({z} > 0.0 ? {z} : 0.0)", torch="ReLU", onnx=(("Relu", ("z",), "y"),)),
     Activation("leaky_relu", lambda z: z if z > 0.0 else LEAKY_SLOPE * z,
                lambda z, y: 1.0 if y > 0.0 else LEAKY_SLOPE,
                py="({z} if {z} > 0.0 else LEAKY * {z})",
                py_derivative="(1.0 if {y} > 0.0 else LEAKY)",
                c="({z} > 0.0 ? {z} : %r * {z})" % LEAKY_SLOPE, torch="LeakyReLU",
-               torch_args={"negative_slope": LEAKY_SLOPE}),
+               torch_args={"negative_slope": LEAKY_SLOPE},
+               onnx=(("Greater", ("z", 0.0), "pos"), ("Mul", ("z", LEAKY_SLOPE), "neg"),
+                     ("Where", ("pos", "z", "neg"), "y"))),
     Activation("linear", lambda z: z, lambda z, y: 1.0,
-               py="{z}", py_derivative="1.0", c="{z}"),
+               py="{z}", py_derivative="1.0", c="{z}", onnx=(("Identity", ("z",), "y"),)),
     Activation("softplus", _softplus, _d_softplus,
                py="({z} if {z} > 20.0 else log1p(exp({z})))", py_derivative="d_softplus({z}, {y})",
                c="({z} > 20.0 ? {z} : log1p(exp({z})))", libm=("exp", "log1p"), torch="Softplus",
-               torch_args={"beta": 1.0, "threshold": SOFTPLUS_THRESHOLD}),
+               torch_args={"beta": 1.0, "threshold": SOFTPLUS_THRESHOLD}, onnx=_SOFTPLUS_ONNX),
     Activation("silu", lambda z: z * sigmoid(z), _d_silu,
                py="({z} * sigmoid({z}))", py_derivative="d_silu({z}, {y})",
-               c="({z} * %s)" % _SIGMOID_C, libm=("exp",), torch="SiLU"),
+               c="({z} * %s)" % _SIGMOID_C, libm=("exp",), torch="SiLU",
+               onnx=_sigmoid_onnx("s") + (("Mul", ("z", "s"), "y"),)),
     Activation("gelu", _gelu, _d_gelu,
                py=_GELU_PY, py_derivative="d_gelu({z}, {y})",
-               c=_GELU_C, libm=("tanh",), torch="GELU", torch_args={"approximate": "tanh"}),
+               c=_GELU_C, libm=("tanh",), torch="GELU", torch_args={"approximate": "tanh"},
+               onnx=_GELU_ONNX),
     # softmax acts on the whole layer, so it has no element-wise formulas; it is
     # allowed on the output layer only.
     Activation("softmax", None, None, py=None, py_derivative=None, c=None, libm=("exp",),
-               torch="Softmax", torch_args={"dim": -1}, hidden=False),
+               torch="Softmax", torch_args={"dim": -1}, hidden=False,
+               onnx=(("Softmax", ("z",), "y", {"axis": -1}),)),
 )
 
 #: Every activation by name, in the order the documentation lists them.

@@ -271,6 +271,8 @@ def cmd_demo(args):
 
 def cmd_train(args):
     _check_writable(args.output)
+    if args.plot is not None:
+        _check_writable(args.plot)
     table = read_table(args.data)
     features, target_cols = table.split(args.target)
     if not features:
@@ -289,6 +291,10 @@ def cmd_train(args):
     header = "training %r on %d rows%s for %d epochs" % (net, len(X), held_out, args.epochs)
     history = _train(args, net, X, T, header)
     net.save(args.output)
+    if args.plot is not None:
+        from ._plot import write_svg
+        write_svg(args.plot, history, title="%r %s on %s" % (net.sizes, args.activation, os.path.basename(args.data)),
+                  ylabel="loss (%s)" % net.loss_name)
     out = sys.stdout
     out.write("loss (%s) in the last epoch: %r\n" % (net.loss_name, history[-1]))
     val_loss = getattr(history, "val_loss", None)
@@ -413,6 +419,11 @@ def cmd_info(args):
 
 def cmd_export(args):
     net = _load_model(args)
+    if args.lang == "onnx":  # binary: a file only, written atomically
+        _check_writable(args.output)
+        from ._onnx import model_bytes
+        write_atomically(args.output, model_bytes(net))
+        return 0
     if args.lang == "c":
         text = net.export_c(args.name or "plainnet_model")
     else:
@@ -495,6 +506,8 @@ def build_parser():
                         "validation loss, keeping the best weights")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="where to save the model")
+    p.add_argument("--plot", default=None, metavar="CURVE.svg",
+                   help="also write the training (and validation) loss per epoch as an SVG chart")
     p.set_defaults(func=cmd_train)
 
     p = add("predict", "write a model's predictions for a CSV file",
@@ -526,11 +539,12 @@ def build_parser():
     p.add_argument("model", metavar="MODEL.json", nargs="?", default=None)
     p.set_defaults(func=cmd_info)
 
-    p = add("export", "write a model as standalone C or Python source",
+    p = add("export", "write a model as standalone C or Python source, or ONNX",
             "Write MODEL as standalone source: C99 with NAME_predict(), or a Python module "
-            "(math only) with predict(); both give the same numbers as plainnet.")
+            "(math only) with predict(); both give the same numbers as plainnet. "
+            "--lang onnx writes a float64 ONNX model (opset 17) to the -o file.")
     p.add_argument("model", metavar="MODEL.json")
-    p.add_argument("--lang", choices=("c", "python"), required=True, help="language to write")
+    p.add_argument("--lang", choices=("c", "python", "onnx"), required=True, help="language to write")
     p.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     p.add_argument("--name", default=None,
                    help="prefix of the C names: NAME_predict, NAME_N_INPUTS (default: plainnet_model)")
@@ -547,6 +561,8 @@ def main(argv=None):
         args = parser.parse_args(argv + ["demo"])
     if args.command == "export" and args.name is not None and args.lang != "c":
         args.usage_error("--name applies to --lang c only")
+    if args.command == "export" and args.lang == "onnx" and args.output is None:
+        args.usage_error("--lang onnx writes a binary file: give it with -o FILE")
     debug = args.debug
     try:
         return args.func(args)

@@ -466,6 +466,17 @@ class Network:
         from ._export import export_python
         return export_python(self)
 
+    def export_onnx(self, path, dtype="float64"):
+        """Write this network as an ONNX model (opset 17) to ``path``, atomically.
+
+        Input "input" of shape [N, n_inputs], output "output" [N, n_outputs],
+        in ``dtype`` "float64" (the default) or "float32"; the scaler, if any,
+        is part of the graph.  Needs no package to write; run it with any
+        ONNX runtime (plainnet's tests check onnxruntime against ``predict``).
+        """
+        from ._onnx import export_onnx
+        export_onnx(self, path, dtype)
+
     def to_torch(self):
         """A float64 ``torch.nn.Sequential`` of Linear layers and activations equal to this network."""
         from ._torch import to_torch
@@ -527,6 +538,17 @@ class History(list):
         self.val_loss = []
         self.best_epoch = None
         self.stopped_early = False
+
+    def plot(self, ax=None, title=None, ylabel="loss"):
+        """Draw the training (and validation) loss per epoch with matplotlib.
+
+        Draws on ``ax`` (a new figure's Axes when None), with a log scale when
+        the losses span more than two decades, and returns the Axes.  Needs
+        matplotlib (imported only here); ``plainnet train --plot curve.svg``
+        draws the same as SVG without it.
+        """
+        from ._plot import plot_history
+        return plot_history(self, ax, title, ylabel)
 
 
 class _Release:

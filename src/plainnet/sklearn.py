@@ -32,7 +32,7 @@ except ImportError:  # older scikit-learn: the estimator's own _validate_data
 from . import _registry
 from .network import Network
 
-__all__ = ["NetClassifier", "NetRegressor"]
+__all__ = ["NetClassifier", "NetRegressor", "register_skl2onnx"]
 
 
 def _validate_data(estimator, X, y="no_validation", reset=True, **check_params):
@@ -312,3 +312,18 @@ class NetRegressor(RegressorMixin, _NetEstimator):
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"multioutput": True}
+
+
+def register_skl2onnx():
+    """Teach skl2onnx to convert NetClassifier and NetRegressor (needs skl2onnx).
+
+    Call it once before ``skl2onnx.to_onnx(pipeline, X)``; pipelines holding
+    either estimator then convert to standard ONNX operators (opset 17), with
+    the network's own scaler included.  A NetClassifier gives skl2onnx's
+    usual ``label`` and ``probabilities`` outputs (pass
+    ``options={"zipmap": False}`` for a plain probability tensor), a
+    NetRegressor its predictions.  The dtype is the input's: float64 data
+    gives a float64 model.
+    """
+    from ._onnx import register_skl2onnx as register
+    register()
