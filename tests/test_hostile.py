@@ -324,7 +324,8 @@ def test_cli_info_refuses_a_fifo_without_blocking(tmp_path):
     assert "m.json: not a regular file (a FIFO)" in done.stderr
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+@pytest.mark.skipif(not (os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)),
+                    reason="needs /dev/null as a character device")
 def test_load_refuses_a_device():
     with pytest.raises(pn.ModelFileError, match="/dev/null: not a regular file"):
         pn.load("/dev/null")

@@ -26,6 +26,18 @@ if [ "$#" -ne 4 ] || [ "$1" != "$2" ] || [ "$1" != "$3" ] || [ "$1" != "$4" ]; t
     exit 1
 fi
 
+# ThreadSanitizer: the read-only functions on one network from many threads
+# (tests/c/test_threads.c), where the compiler and the kernel support it.
+if echo 'int main(void){return 0;}' | $CC -x c -fsanitize=thread - -o "$out/tsan_probe" 2>/dev/null \
+        && "$out/tsan_probe" 2>/dev/null; then
+    echo "sanitize: $CC -fsanitize=thread (tests/c/test_threads.c)"
+    $CC -std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=thread -ffp-contract=off -Icsrc \
+        tests/c/test_threads.c csrc/plainnet.c -lm -lpthread -o "$out/test_threads"
+    TSAN_OPTIONS=halt_on_error=1 "$out/test_threads"
+else
+    echo "sanitize: ThreadSanitizer skipped: $CC cannot build or run -fsanitize=thread here"
+fi
+
 # plainnet._pn_lists (csrc/pn_lists.c) runs inside CPython: build it with the
 # sanitizers into a copy of the installed package and run its tests and the
 # parity tests there.  Needs the python on PATH to have plainnet (with the C
