@@ -91,10 +91,22 @@ def _c_activation(act, dst, n):
     return ["    for (j = 0; j < %d; j++) {" % n] + body + ["    }"]
 
 
-def export_c(net, name="plainnet_model"):
-    """C99 source defining ``void NAME_predict(const double *input, double *output)``."""
+def export_c(net, name="plainnet_model", precision=None, quantize=None, calibration=None):
+    """C99 source defining ``void NAME_predict(input, output)``.
+
+    ``precision`` "float64" (the default): doubles, bit-exact with feedforward;
+    "float32": floats (``_export_mcu``).  ``quantize="int8"`` with
+    ``calibration`` rows: int8 weights and integer arithmetic (``_export_mcu``).
+    """
     if not isinstance(name, str) or not _C_NAME.match(name) or name in _C_KEYWORDS:
         raise ValueError("name must be a C identifier such as 'plainnet_model', not %r" % (name,))
+    if quantize is not None or precision not in (None, "float64") or calibration is not None:
+        from ._export_mcu import export_c_mcu
+        return export_c_mcu(net, name, precision, quantize, calibration)
+    return _export_c_double(net, name)
+
+
+def _export_c_double(net, name):
     sizes, acts, W, B, scaler = _parameters(net)
     macro = name.upper()
     n_layers = len(sizes) - 1
