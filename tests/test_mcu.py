@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -511,3 +512,39 @@ def test_stated_memory_is_what_the_target_uses(target_run):
             assert bss == 0
             assert target_run.stack[m.name] <= stated(m.text, r"stack at most (\d+) bytes"), m.name
     assert any("static buffers" in m.text for m in models())
+
+
+# -- the command line -----------------------------------------------------------------
+
+def plainnet_cli(args, cwd):
+    from conftest import env_with_package
+    return subprocess.run([sys.executable, "-m", "plainnet"] + args, cwd=str(cwd), env=env_with_package(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+
+
+def test_cli_exports_float32_and_int8(tmp_path):
+    net = plainnet.Network([3, 5, 2], seed=2, activation="tanh", output_activation="sigmoid")
+    net.save(str(tmp_path / "model.json"))
+    rng = random.Random(2)
+    rows = [[round(rng.gauss(0.0, 1.0), 6) for _ in range(3)] for _ in range(20)]
+    (tmp_path / "cal.csv").write_text("a,b,c\n" + "".join("%r,%r,%r\n" % tuple(r) for r in rows))
+    proc = plainnet_cli(["export", "model.json", "--lang", "c", "--precision", "float32"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == net.export_c("plainnet_model", precision="float32")
+    proc = plainnet_cli(["export", "model.json", "--lang", "c", "--name", "q", "--quantize", "int8",
+                         "--calibration", "cal.csv", "-o", "q.c"], tmp_path)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+    assert (tmp_path / "q.c").read_text() == net.export_c("q", quantize="int8", calibration=rows)
+    for args, message in [
+        (["--quantize", "int8"], "--quantize int8 needs --calibration"),
+        (["--calibration", "cal.csv"], "--calibration applies to --quantize only"),
+        (["--precision", "float16"], "invalid choice"),
+    ]:
+        proc = plainnet_cli(["export", "model.json", "--lang", "c"] + args, tmp_path)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    proc = plainnet_cli(["export", "model.json", "--lang", "python", "--precision", "float32"], tmp_path)
+    assert proc.returncode == 2 and "--precision applies to --lang c only" in proc.stderr
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    proc = plainnet_cli(["export", "model.json", "--lang", "c", "--quantize", "int8", "--calibration", "bad.csv"],
+                        tmp_path)
+    assert proc.returncode == 1 and "bad.csv: 2 input column(s), but the model takes 3" in proc.stderr
