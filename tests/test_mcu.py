@@ -548,3 +548,11 @@ def test_cli_exports_float32_and_int8(tmp_path):
     proc = plainnet_cli(["export", "model.json", "--lang", "c", "--quantize", "int8", "--calibration", "bad.csv"],
                         tmp_path)
     assert proc.returncode == 1 and "bad.csv: 2 input column(s), but the model takes 3" in proc.stderr
+
+
+def test_double_export_states_its_memory():
+    net = plainnet.Network([3, 7, 2], seed=0)
+    net.fit_scaler([[1.0, 2.0, 3.0], [2.0, 0.0, 1.0]])
+    text = net.export_c("d")
+    assert "%d bytes of weights and biases and scaler" % (8 * (3 * 7 + 7 + 7 * 2 + 2) + 16 * 3) in text
+    assert "%d bytes of stack for its buffers (x, z, a)" % (8 * (3 + 2 * 7)) in text

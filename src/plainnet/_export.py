@@ -127,6 +127,16 @@ def _export_c_double(net, name):
         " *     %s" % _COMPILE,
         " *",
         " * and never with -ffast-math (on 32-bit x86, add -msse2 -mfpmath=sse).",
+        " *",
+        " * Memory, computed from the layer sizes: %d bytes of weights and biases%s" % (
+            8 * n_parameters(sizes) + (16 * sizes[0] if scaler is not None else 0),
+            " and scaler" if scaler is not None else ""),
+        " * (flash), no static data, and %d bytes of stack for its buffers (%s) plus" % (
+            8 * (min(n_layers, 3) * widest + (sizes[0] if scaler is not None else 0)),
+            ", ".join((["x"] if scaler is not None else []) + list("zab"[:min(n_layers, 3)]))),
+        " * its frame.  On a single-precision FPU (Cortex-M4F) or none, every double",
+        " * operation is a runtime routine: export_c(name, precision=\"float32\") is",
+        " * half the flash and much faster there.",
         " */",
         "",
         "#include <math.h>",
