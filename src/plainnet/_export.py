@@ -91,10 +91,22 @@ def _c_activation(act, dst, n):
     return ["    for (j = 0; j < %d; j++) {" % n] + body + ["    }"]
 
 
-def export_c(net, name="plainnet_model"):
-    """C99 source defining ``void NAME_predict(const double *input, double *output)``."""
+def export_c(net, name="plainnet_model", precision=None, quantize=None, calibration=None):
+    """C99 source defining ``void NAME_predict(input, output)``.
+
+    ``precision`` "float64" (the default): doubles, bit-exact with feedforward;
+    "float32": floats (``_export_mcu``).  ``quantize="int8"`` with
+    ``calibration`` rows: int8 weights and integer arithmetic (``_export_mcu``).
+    """
     if not isinstance(name, str) or not _C_NAME.match(name) or name in _C_KEYWORDS:
         raise ValueError("name must be a C identifier such as 'plainnet_model', not %r" % (name,))
+    if quantize is not None or precision not in (None, "float64") or calibration is not None:
+        from ._export_mcu import export_c_mcu
+        return export_c_mcu(net, name, precision, quantize, calibration)
+    return _export_c_double(net, name)
+
+
+def _export_c_double(net, name):
     sizes, acts, W, B, scaler = _parameters(net)
     macro = name.upper()
     n_layers = len(sizes) - 1
@@ -115,6 +127,16 @@ def export_c(net, name="plainnet_model"):
         " *     %s" % _COMPILE,
         " *",
         " * and never with -ffast-math (on 32-bit x86, add -msse2 -mfpmath=sse).",
+        " *",
+        " * Memory, computed from the layer sizes: %d bytes of weights and biases%s" % (
+            8 * n_parameters(sizes) + (16 * sizes[0] if scaler is not None else 0),
+            " and scaler" if scaler is not None else ""),
+        " * (flash), no static data, and %d bytes of stack for its buffers (%s) plus" % (
+            8 * (min(n_layers, 3) * widest + (sizes[0] if scaler is not None else 0)),
+            ", ".join((["x"] if scaler is not None else []) + list("zab"[:min(n_layers, 3)]))),
+        " * its frame.  On a single-precision FPU (Cortex-M4F) or none, every double",
+        " * operation is a runtime routine: export_c(name, precision=\"float32\") is",
+        " * half the flash and much faster there.",
         " */",
         "",
         "#include <math.h>",

@@ -425,7 +425,16 @@ def cmd_export(args):
         write_atomically(args.output, model_bytes(net))
         return 0
     if args.lang == "c":
-        text = net.export_c(args.name or "plainnet_model")
+        calibration = None
+        if args.calibration is not None:
+            table = read_table(args.calibration)
+            features, _ = _columns_for(net, table, [])
+            if len(features) != net.sizes[0]:
+                raise CommandError("%s: %d input column(s), but the model takes %d"
+                                   % (args.calibration, len(features), net.sizes[0]))
+            calibration = table.numbers(features)
+        text = net.export_c(args.name or "plainnet_model", precision=args.precision,
+                            quantize=args.quantize, calibration=calibration)
     else:
         text = net.export_python()
     if args.output is not None:
@@ -548,6 +557,14 @@ def build_parser():
     p.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     p.add_argument("--name", default=None,
                    help="prefix of the C names: NAME_predict, NAME_N_INPUTS (default: plainnet_model)")
+    p.add_argument("--precision", choices=("float64", "float32"), default="float64",
+                   help="C arithmetic: float64 (double, the same bits as plainnet) or float32 "
+                        "(float, for single-precision FPUs such as the Cortex-M4F's) (default: %(default)s)")
+    p.add_argument("--quantize", choices=("int8",), default=None,
+                   help="C with int8 weights and integer arithmetic; needs --calibration")
+    p.add_argument("--calibration", metavar="DATA.csv", default=None,
+                   help="with --quantize: rows of typical inputs (CSV with a header; a model trained by "
+                        "'plainnet train' picks its input columns by name) that fix each layer's range")
     p.set_defaults(func=cmd_export)
     return parser
 
@@ -559,8 +576,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(argv + ["demo"])
-    if args.command == "export" and args.name is not None and args.lang != "c":
-        args.usage_error("--name applies to --lang c only")
+    if args.command == "export" and args.lang != "c":
+        for given, option in ((args.name is not None, "--name"), (args.precision != "float64", "--precision"),
+                              (args.quantize is not None, "--quantize"),
+                              (args.calibration is not None, "--calibration")):
+            if given:
+                args.usage_error("%s applies to --lang c only" % option)
+    if args.command == "export" and (args.quantize is None) != (args.calibration is None):
+        args.usage_error("--quantize int8 needs --calibration DATA.csv" if args.calibration is None
+                         else "--calibration applies to --quantize only")
     if args.command == "export" and args.lang == "onnx" and args.output is None:
         args.usage_error("--lang onnx writes a binary file: give it with -o FILE")
     debug = args.debug

@@ -456,10 +456,15 @@ class Network:
         return cls._from_parts(_module(backend), sizes, acts, loss, W, B, training or {},
                                scaler=scaler, columns=columns)
 
-    def export_c(self, name="plainnet_model"):
-        """C99 source of a standalone ``predict`` for this network (weights as constants)."""
+    def export_c(self, name="plainnet_model", precision="float64", quantize=None, calibration=None):
+        """C99 source of a standalone ``predict`` for this network (weights as constants).
+
+        ``precision="float32"`` writes float weights and arithmetic for single-precision
+        FPUs; ``quantize="int8"`` with ``calibration`` (rows of inputs that fix each
+        layer's activation range) writes int8 weights and integer arithmetic.
+        """
         from ._export import export_c
-        return export_c(self, name)
+        return export_c(self, name, precision, quantize, calibration)
 
     def export_python(self):
         """Source of a standalone Python module (math only) with ``predict(row)``."""
