@@ -87,11 +87,11 @@ def test_unknown_dtype_and_float32_overflow_are_refused(tmp_path):
     big.export_onnx(str(tmp_path / "m.onnx"))  # fine in float64
 
 
-def test_export_does_not_import_optional_packages():
+def test_export_does_not_import_optional_packages(tmp_path):
     code = ("import sys, plainnet as pn; pn.Network([2, 3, 1], seed=0).export_onnx(sys.argv[1]); "
             "bad = [m for m in ('onnx', 'onnxruntime', 'numpy', 'google.protobuf') if m in sys.modules]; "
             "print(bad)")
-    out = subprocess.run([sys.executable, "-c", code, os.devnull], env=env_with_package(),
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.onnx")], env=env_with_package(),
                          stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout
     assert out.strip() == "[]"
 
