@@ -217,3 +217,30 @@ def test_c_export_as_documented(tmp_path, backend):
     subprocess.run([CC, "-std=c99", "-O2", "-ffp-contract=off", "model.c", "-lm"], check=True, cwd=str(tmp_path))
     out = subprocess.run([str(tmp_path / "a.out")], stdout=subprocess.PIPE, universal_newlines=True, check=True)
     assert [float.fromhex(v) for v in out.stdout.split()] == net.feedforward([0.5, -2.0])
+
+
+@needs_cc
+def test_c_export_of_a_wide_layer_keeps_its_buffers_off_the_stack(tmp_path):
+    """Issue 16 item 16: two arrays of the widest layer on the stack overflowed it
+    for an allowed network; past 64 KiB the buffers are static (and said so)."""
+    import resource
+    net = plainnet.Network([1, 70000, 1], seed=5, backend="python", activation="relu",
+                           output_activation="linear")
+    text = net.export_c("wide")
+    assert "1120000 bytes of static buffers (z, a: predict is not reentrant)" in text
+    assert "    static double z[70000], a[70000];" in text
+    model_c, harness_c, exe = tmp_path / "model.c", tmp_path / "harness.c", tmp_path / "harness"
+    model_c.write_text(text)
+    harness_c.write_text(HARNESS % dict(n_in=1, n_out=1, name="wide"))
+    subprocess.run([CC, "-std=c99", "-O1", "-ffp-contract=off", str(harness_c), str(model_c),
+                    "-o", str(exe), "-lm"], check=True, cwd=str(tmp_path), timeout=300)
+
+    def small_stack():  # 1 MiB: less than the 1.1 MB the buffers take
+        resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, 1 << 20))
+    rows = [[0.5], [-2.0], [30.0]]
+    proc = subprocess.run([str(exe)], input="".join("%s\n" % float(r[0]).hex() for r in rows),
+                          stdout=subprocess.PIPE, universal_newlines=True, timeout=60,
+                          preexec_fn=small_stack)
+    assert proc.returncode == 0
+    got = [[float.fromhex(v) for v in line.split()] for line in proc.stdout.splitlines()]
+    assert got == [net.feedforward(x) for x in rows]

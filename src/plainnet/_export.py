@@ -29,6 +29,8 @@ _C_KEYWORDS = frozenset(
     "inline int long register restrict return short signed sizeof static struct switch typedef "
     "union unsigned void volatile while _Bool _Complex _Imaginary".split()
 )
+#: Buffers of predict() up to this many bytes live on the stack, larger ones are static.
+_MAX_STACK_BYTES = 65536
 _COMPILE = "cc -std=c99 -O2 -ffp-contract=off model.c -lm"
 
 
@@ -112,6 +114,11 @@ def _export_c_double(net, name):
     n_layers = len(sizes) - 1
     widest = max(sizes[1:])
     libm = sorted({f for a in acts for f in _registry.activation(a).libm})
+    buffer_bytes = 8 * (min(n_layers, 3) * widest + (sizes[0] if scaler is not None else 0))
+    # Beyond this the buffers are static: a wide layer on the stack overflowed
+    # the default 8 MiB stack (an allowed [1, 600000, 1] network crashed).
+    on_stack = buffer_bytes <= _MAX_STACK_BYTES
+    storage = "    double" if on_stack else "    static double"
     out = [
         "/* %s: a feed-forward neural network exported by plainnet %s." % (name, __version__),
         " *",
@@ -131,9 +138,11 @@ def _export_c_double(net, name):
         " * Memory, computed from the layer sizes: %d bytes of weights and biases%s" % (
             8 * n_parameters(sizes) + (16 * sizes[0] if scaler is not None else 0),
             " and scaler" if scaler is not None else ""),
-        " * (flash), no static data, and %d bytes of stack for its buffers (%s) plus" % (
-            8 * (min(n_layers, 3) * widest + (sizes[0] if scaler is not None else 0)),
-            ", ".join((["x"] if scaler is not None else []) + list("zab"[:min(n_layers, 3)]))),
+        (" * (flash), no static data, and %d bytes of stack for its buffers (%s) plus"
+         if on_stack else
+         " * (flash), %d bytes of static buffers (%s: predict is not reentrant), and"
+         ) % (buffer_bytes,
+              ", ".join((["x"] if scaler is not None else []) + list("zab"[:min(n_layers, 3)]))),
         " * its frame.  On a single-precision FPU (Cortex-M4F) or none, every double",
         " * operation is a runtime routine: export_c(name, precision=\"float32\") is",
         " * half the flash and much faster there.",
@@ -171,14 +180,14 @@ def _export_c_double(net, name):
         "void %s_predict(const double *input, double *output)" % name,
         "{",
         "    /* z: one layer's pre-activations; a, b: layer outputs, in turn */",
-        "    double %s;" % ", ".join("%s[%d]" % (v, widest) for v in "zab"[:min(n_layers, 3)]),
+        "%s %s;" % (storage, ", ".join("%s[%d]" % (v, widest) for v in "zab"[:min(n_layers, 3)])),
         "    const double *in = input;",
         "    int i, j;",
         "",
     ]
     if scaler is not None:
         out[-5:-4] = ["    /* x: scaled inputs; z: one layer's pre-activations; a, b: layer outputs, in turn */",
-                      "    double x[%d];" % sizes[0]]
+                      "%s x[%d];" % (storage, sizes[0])]
         out += [
             "    for (i = 0; i < %d; i++)" % sizes[0],
             "        x[i] = (input[i] - %s_mean[i]) / %s_scale[i];" % (name, name),
