@@ -146,3 +146,22 @@ def test_wrong_shapes_are_refused_clearly(backend):
 def test_non_numeric_arrays_are_refused(backend, array):
     with pytest.raises(TypeError):
         _net(backend).predict(array)
+
+
+def test_predict_as_numpy_writes_the_array_directly(backend):
+    """No lists in between: the same bits as predict, at input + result memory."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(20000, 20))
+    net = pn.Network([20, 16, 10], seed=4, backend=backend)
+    small = X[:50]
+    got = net.predict(small, as_numpy=True)
+    assert got.dtype == np.float64 and got.shape == (50, 10) and got.flags.c_contiguous
+    assert got.tolist() == net.predict(small)
+    if backend == "c":
+        tracemalloc.start()
+        y = net.predict(X, as_numpy=True)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 2 * y.nbytes, (peak, y.nbytes)  # lists of floats would take ~10x

@@ -153,6 +153,10 @@ class Core(Protocol):
     def predict(self, rows):
         """Outputs of validated ``_data.Rows``: a list of lists."""
 
+    def predict_into(self, rows, out):
+        """Outputs of ``rows`` written row after row into ``out``, a writable
+        flat float64 memoryview of rows.n * outputs values; the same bits as predict."""
+
     def loss(self, rows, targets):
         """The mean over rows of each row's loss."""
 

@@ -98,6 +98,13 @@ class Core:
     def predict(self, rows):
         return [self._forward(x)[0][-1] for x in rows.lists]
 
+    def predict_into(self, rows, out):
+        k = 0
+        for x in rows.lists:
+            for v in self._forward(x)[0][-1]:
+                out[k] = v
+                k += 1
+
     def loss(self, rows, targets):
         total = 0.0
         value = self._loss.value

@@ -255,13 +255,16 @@ class Network:
         """Outputs for many rows: a list with one list of outputs per row.
 
         With ``as_numpy=True`` the result is a float64 numpy array of shape
-        (rows, outputs) instead (numpy is imported only then).
+        (rows, outputs) instead (numpy is imported only then), which the core
+        writes directly: no Python lists in between.
         """
-        out = self._core.predict(self._rows(rows, "rows"))
+        rows = self._rows(rows, "rows")
         if as_numpy:
             import numpy
-            return numpy.array(out, dtype=numpy.float64).reshape(len(out), self._sizes[-1])
-        return out
+            out = numpy.empty((rows.n, self._sizes[-1]), dtype=numpy.float64)
+            self._core.predict_into(rows, memoryview(out).cast("B").cast("d"))
+            return out
+        return self._core.predict(rows)
 
     def _data(self, data, targets):
         rows = self._rows(data)
