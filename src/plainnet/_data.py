@@ -452,6 +452,12 @@ def _from_foreign(obj, what, names=None):
             arr = arr[:, [columns.index(n) for n in names]]
             columns = list(names)
     kind = arr.dtype.kind
+    if kind == "f" and columns is not None and arr.ndim == 2 and not numpy.isfinite(arr).all():
+        r, c = (int(k) for k in numpy.argwhere(~numpy.isfinite(arr))[0])
+        v = float(arr[r, c])
+        problem = "a missing value (NaN): fill or drop missing values first" if v != v else \
+            "%r: data must be finite" % v
+        raise ValueError("%s, row %d, column %r is %s" % (what, r, columns[c], problem))
     if kind == "b" or arr.dtype == numpy.float64:  # C-contiguous float64: read in place
         return numpy.ascontiguousarray(arr, dtype=numpy.float64)
     if kind in "iuf":

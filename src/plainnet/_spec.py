@@ -73,12 +73,12 @@ def check_loss(loss, acts, sizes=None):
     """The loss name, checked against the output activation it needs; with
     ``sizes``, also that a softmax output has two or more neurons."""
     record = _registry.loss(loss)
-    if record.output is not None and acts[-1] != record.output:
-        raise ValueError("loss %r needs output_activation=%r, not %r" % (loss, record.output, acts[-1]))
     if sizes is not None and acts[-1] == "softmax" and sizes[-1] < 2:
         raise ValueError("a softmax output needs two or more outputs (one per class), got %d: "
                          "its single output would always be 1; use sigmoid for one output"
                          % sizes[-1])
+    if record.output is not None and acts[-1] != record.output:
+        raise ValueError("loss %r needs output_activation=%r, not %r" % (loss, record.output, acts[-1]))
     return loss
 
 
