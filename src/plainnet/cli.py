@@ -387,8 +387,8 @@ def cmd_train(args):
                                              else len(task.classes)]
     net = _network_from(args, sizes, args.activation, output_activation, loss)
     net.set_column_names([table.header[c] for c in features], task.output_names)
-    if task.classes is not None:
-        net.set_classes(task.column, task.classes)
+    if task.classes is not None and net.activations[-1] in ("softmax", "sigmoid"):
+        net.set_classes(task.column, task.classes)  # not when --output-activation chose otherwise
     out = sys.stdout
     out.write(task.reason + "\n")
     out.flush()
