@@ -23,6 +23,11 @@ _HOW_TO_GET_C = (
     "or use backend='python'"
 )
 
+_NO_CFFI = (
+    "the C backend is not available: {why}. The C core is installed, but cffi, which it "
+    "needs at run time, is not: `pip install cffi`, or use backend='python'"
+)
+
 _modules = {}
 _c_error = None
 
@@ -34,7 +39,11 @@ def _load_c():
     try:
         from . import _c_backend
     except ImportError as exc:
-        _c_error = _HOW_TO_GET_C.format(why=exc)
+        if getattr(exc, "name", None) in ("cffi", "_cffi_backend"):
+            # The C core is installed; only cffi, which it needs at run time, is missing.
+            _c_error = _NO_CFFI.format(why=exc)
+        else:
+            _c_error = _HOW_TO_GET_C.format(why=exc)
         raise BackendUnavailable(_c_error) from None
     return _c_backend
 
