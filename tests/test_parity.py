@@ -70,7 +70,8 @@ def check_everything(py, c, X, T, epochs, lr):
 
 def targets_for(rng, n, n_out, output, loss):
     if loss == "categorical_crossentropy":
-        return [[1.0 if k == rng.randrange(n_out) else 0.0 for k in range(n_out)] for _ in range(n)]
+        hot = [rng.randrange(n_out) for _ in range(n)]  # one class per row: one-hot rows
+        return [[1.0 if k == h else 0.0 for k in range(n_out)] for h in hot]
     if loss == "binary_crossentropy" or output in ("sigmoid", "softmax"):
         return [[rng.random() for _ in range(n_out)] for _ in range(n)]
     return [[rng.uniform(-2.0, 2.0) for _ in range(n_out)] for _ in range(n)]
