@@ -79,6 +79,32 @@ def test_plainnet_backend_environment_variable():
     assert run_python(code, PLAINNET_BACKEND="python") == "python python"
 
 
+BLOCK_CFFI = """
+import sys
+
+class BlockCffi:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("_cffi_backend", "cffi"):
+            raise ModuleNotFoundError("No module named %r (blocked by the test)" % name, name=name)
+        return None
+
+sys.meta_path.insert(0, BlockCffi())
+"""
+
+
+@needs_c
+def test_without_cffi_the_hint_is_pip_install_cffi():
+    out = run_python(BLOCK_CFFI + """
+import plainnet
+print(plainnet.available_backends())
+try:
+    plainnet.set_backend("c")
+except plainnet.BackendUnavailable as exc:
+    print("pip install cffi" in str(exc), "plainnet[c]" in str(exc))
+""")
+    assert out.splitlines() == ["['python']", "True False"]
+
+
 def test_without_the_c_core():
     out = run_python(BLOCK_C + """
 import plainnet

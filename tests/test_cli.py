@@ -131,20 +131,26 @@ def test_train_predict_evaluate_export(tmp_path, people, backend):
     header, rows = read_csv(PEOPLE_CSV)
     X = [[float(r[0]), float(r[1])] for r in rows]
     T = [float(r[2]) for r in rows]
-    # a seeded network trained by the library directly ends with the same weights
-    twin = plainnet.Network([2, 3, 1], seed=1, backend=backend)
-    losses = twin.train(X, T, epochs=300, learning_rate=0.1)
+    # a seeded network trained by the library directly, with the CLI's defaults
+    # for a 0/1 column (binary classification), ends with the same weights
+    twin = plainnet.Network([2, 3, 1], seed=1, backend=backend, activation="tanh",
+                            output_activation="sigmoid", loss="binary_crossentropy", init="xavier")
+    losses = twin.train(X, T, epochs=300, learning_rate=0.003, optimizer="adam", batch_size=16,
+                        shuffle=True, scale=True)
     assert twin.weights == net.weights and twin.biases == net.biases
-    assert "loss (mse) in the last epoch: %r" % losses[-1] in proc.stdout
+    assert proc.stdout.startswith("task: binary classification, '0' or '1' (column 'female': it holds "
+                                  "two values)")
+    assert "loss (binary_crossentropy) in the last epoch: %r" % losses[-1] in proc.stdout
     assert "validation" not in proc.stdout
 
-    # predict: the input columns, then the prediction, exactly as repr wrote it
+    # predict: the input columns, then the predicted class and the probability, exactly as repr wrote it
     proc = run(["predict", "model.json", people, "--target", "female", "--backend", backend], tmp_path)
     assert proc.returncode == 0, proc.stderr
     out_header, out_rows = read_csv(proc.stdout)
-    assert out_header == header + ["prediction"]
+    assert out_header == header + ["predicted_female", "p(female=1)"]
     assert [r[:3] for r in out_rows] == rows
-    assert [float(r[3]) for r in out_rows] == [net.feedforward(x)[0] for x in X]
+    assert [float(r[4]) for r in out_rows] == [net.feedforward(x)[0] for x in X]
+    assert [r[3] for r in out_rows] == ["1" if net.feedforward(x)[0] > 0.5 else "0" for x in X]
     # -o writes the same text to a file, and nothing to stdout
     proc2 = run(["predict", "model.json", people, "--target", "female", "-o", "out.csv"], tmp_path)
     assert proc2.returncode == 0 and proc2.stdout == ""
@@ -153,7 +159,7 @@ def test_train_predict_evaluate_export(tmp_path, people, backend):
     # evaluate: loss, accuracy, confusion matrix (rows true, columns predicted)
     proc = run(["evaluate", "model.json", people, "--target", "female"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "loss (mse): %r" % net.loss(X, T) in proc.stdout
+    assert "loss (binary_crossentropy): %r" % net.loss(X, T) in proc.stdout
     predicted = [1 if net.feedforward(x)[0] > 0.5 else 0 for x in X]
     right = sum(p == t for p, t in zip(predicted, T))
     assert "accuracy: %.4f (%d of 6)" % (right / 6, right) in proc.stdout
@@ -161,6 +167,13 @@ def test_train_predict_evaluate_export(tmp_path, people, backend):
     lines = proc.stdout.splitlines()
     k = lines.index("confusion matrix (rows: true class, columns: predicted class):")
     assert lines[k + 1].split() == ["0", "1"]
+    for label in (0, 1):  # precision, recall, F1 and support of each class
+        said = sum(p == label for p in predicted)
+        actual = sum(t == label for t in T)
+        hit = matrix[label][label]
+        precision, recall = hit / said if said else 0.0, hit / actual
+        f1 = 2 * precision * recall / (precision + recall) if hit else 0.0
+        assert ("  %d      %9.4f  %6.4f  %6.4f  %7d" % (label, precision, recall, f1, actual)) in lines
     assert lines[k + 2].split() == ["0"] + [str(c) for c in matrix[0]]
     assert lines[k + 3].split() == ["1"] + [str(c) for c in matrix[1]]
 
@@ -180,7 +193,8 @@ def test_train_predict_evaluate_export(tmp_path, people, backend):
 def test_train_optimizer_batches_shuffle_init_early_stopping(tmp_path, people):
     proc = run(["train", people, "--target", "female", "--hidden", "5", "--epochs", "80",
                 "--learning-rate", "0.02", "--seed", "4", "--optimizer", "adam", "--batch-size", "2",
-                "--shuffle", "--init", "xavier", "--validation-split", "0.34",
+                "--shuffle", "--init", "xavier", "--validation-split", "0.34", "--no-scale",
+                "--activation", "sigmoid", "--loss", "mse",
                 "--early-stopping", "5", "--quiet", "-o", "model.json"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     net = plainnet.load(str(tmp_path / "model.json"))
@@ -197,7 +211,8 @@ def test_train_optimizer_batches_shuffle_init_early_stopping(tmp_path, people):
 def test_train_options_validation_split_and_scale(tmp_path, people):
     proc = run(["train", people, "--target", "female", "--hidden", "4,3", "--activation", "tanh",
                 "--loss", "binary_crossentropy", "--epochs", "50", "--learning-rate", "0.05",
-                "--seed", "3", "--validation-split", "0.34", "--scale", "--quiet", "-o", "model.json"], tmp_path)
+                "--seed", "3", "--validation-split", "0.34", "--scale", "--quiet", "-o", "model.json",
+                "--optimizer", "sgd", "--batch-size", "1", "--no-shuffle", "--init", "normal"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # --quiet: no progress
     net = plainnet.load(str(tmp_path / "model.json"))
@@ -234,7 +249,7 @@ def test_one_hot_classification(tmp_path):
         lines.append("%r,%r,%d,%d" % (x, k % 3 - 1.0, x < 0, x >= 0))
     data.write_text("\n".join(lines) + "\n")
     proc = run(["train", data, "--target", "left", "--target", "right", "--hidden", "none",
-                "--loss", "categorical_crossentropy", "--epochs", "200", "--seed", "2",
+                "--epochs", "200", "--learning-rate", "0.05", "--seed", "2",
                 "-o", "m.json"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     net = plainnet.load(str(tmp_path / "m.json"))
@@ -247,17 +262,24 @@ def test_one_hot_classification(tmp_path):
     assert [l.split() for l in lines[k + 1:k + 4]] == [["left", "right"], ["left", "4", "0"], ["right", "0", "4"]]
     proc = run(["predict", "m.json", data, "--target", "left", "--target", "right"], tmp_path)
     header, rows = read_csv(proc.stdout)
-    assert header == ["x", "y", "left", "right", "prediction_0", "prediction_1"]
+    assert header == ["x", "y", "left", "right", "predicted_class", "p(left)", "p(right)"]
+    assert [r[4] for r in rows] == ["left"] * 4 + ["right"] * 4
 
 
 def test_regression_evaluate_has_no_accuracy(tmp_path):
     data = tmp_path / "line.csv"
     data.write_text("x,y\n0,0.5\n1,1.5\n2,2.5\n")
-    assert run(["train", data, "--target", "y", "--hidden", "none", "--activation", "linear",
+    assert run(["train", data, "--target", "y", "--hidden", "none", "--early-stopping", "0",
                 "--epochs", "20", "--seed", "0", "--quiet", "-o", "m.json"], tmp_path).returncode == 0
     proc = run(["evaluate", "m.json", data, "--target", "y"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "loss (mse): " in proc.stdout and "accuracy" not in proc.stdout
+    assert "loss (mse, standardised targets): " in proc.stdout and "accuracy" not in proc.stdout
+    net = plainnet.load(str(tmp_path / "m.json"))
+    p = [y for (y,) in net.predict([[0.0], [1.0], [2.0]])]
+    mse = sum((a - b) ** 2 for a, b in zip([0.5, 1.5, 2.5], p)) / 3
+    mae = sum(abs(a - b) for a, b in zip([0.5, 1.5, 2.5], p)) / 3
+    assert "mse: %.6g" % mse in proc.stdout and "mae: %.6g" % mae in proc.stdout
+    assert "r2: %.4f" % (1 - mse * 3 / 2.0) in proc.stdout  # the targets' sum of squares is 2
 
 
 def test_info(tmp_path, people):
@@ -285,7 +307,9 @@ BAD_CSVS = [
     ("a,b,y\n1,2,1\n\n3,,0\n", ["row 4", "column 'b'", "empty cell"]),
     ("a,b,y\n1,2,1\n3,nan,0\n", ["row 3", "column 'b'", "'nan' is not a finite number"]),
     ("a,b,y\n1,2,1\n3,-inf,0\n", ["row 3", "column 'b'", "not a finite number"]),
-    ("a,b,y\n1,2,x\n", ["row 2", "column 'y'", "'x' is not a number"]),
+    ("a,b,y\n1,2,x\n", ["target column 'y' holds one value only"]),
+    ("a,b,y\n1,x,1\n2,3,0\n", ["row 2", "column 'b'", "'x' is not a number"]),
+    ("a,,y\n1,2,1\n2,3,0\n", ["row 1", "column 2 has no name", "--ignore ''"]),
     ("a,b,y\n1,2,1\n3,4\n", ["row 3", "2 cells", "3 columns"]),
     ("a,b,y\n1,2,1,5\n", ["row 2", "4 cells"]),
     ("1,2,3\n4,5,6\n", ["row 1", "header"]),
@@ -343,7 +367,7 @@ def test_bad_model_file(tmp_path, people, text, fragment, command):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    (tmp_path / "data.csv").write_text("a,y\n1,x\n")
+    (tmp_path / "data.csv").write_text("a,y\nx,1\n2,0\n")
     proc = run(["train", "data.csv", "--target", "y", "--debug", "-o", "m.json"], tmp_path)
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "'x' is not a number" in proc.stderr
@@ -359,7 +383,8 @@ def test_unwritable_output_fails_before_training(tmp_path, people):
 
 def test_divergence_writes_nothing(tmp_path, people):
     proc = run(["train", people, "--target", "female", "--hidden", "20,20", "--activation", "relu",
-                "--output-activation", "linear", "--learning-rate", "1e6", "--seed", "0", "--quiet",
+                "--output-activation", "linear", "--loss", "mse", "--learning-rate", "1e6", "--seed", "0", "--quiet",
+                "--optimizer", "sgd", "--batch-size", "1", "--no-scale", "--init", "normal",
                 "-o", "m.json"], tmp_path)
     assert_one_line_error(proc, "diverged")
     assert not (tmp_path / "m.json").exists()
@@ -368,7 +393,7 @@ def test_divergence_writes_nothing(tmp_path, people):
 def test_softmax_with_one_target_is_refused(tmp_path, people):
     proc = run(["train", people, "--target", "female", "--loss", "categorical_crossentropy",
                 "-o", "m.json"], tmp_path)
-    assert_one_line_error(proc, "softmax", "two or more target columns")
+    assert_one_line_error(proc, "softmax output needs two or more outputs")
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
@@ -404,25 +429,26 @@ def test_model_remembers_its_columns(tmp_path, people):
     assert run(["train", people, "--target", "female", "--hidden", "3", "--epochs", "200",
                 "--seed", "2", "--quiet", "-o", "m.json"], tmp_path).returncode == 0
     net = plainnet.load(str(tmp_path / "m.json"))
-    assert net.column_names == {"inputs": ["weight", "height"], "outputs": ["female"]}
+    assert net.column_names == {"inputs": ["weight", "height"], "outputs": ["female=1"]}
+    assert net.classes == {"column": "female", "classes": ["0", "1"]}
     # The training file itself, without --target:
     proc = run(["predict", "m.json", people], tmp_path)
     assert proc.returncode == 0, proc.stderr
     header, rows = read_csv(proc.stdout)
-    assert header == ["weight", "height", "female", "prediction"]
-    assert [float(r[3]) for r in rows] == [net.feedforward([float(r[0]), float(r[1])])[0] for r in rows]
+    assert header == ["weight", "height", "female", "predicted_female", "p(female=1)"]
+    assert [float(r[4]) for r in rows] == [net.feedforward([float(r[0]), float(r[1])])[0] for r in rows]
     # Columns shuffled and an extra one: still found by name.
     shuffled = tmp_path / "shuffled.csv"
     shuffled.write_text("id,height,female,weight\n" + "".join(
         "%d,%s,%s,%s\n" % (k, r[1], r[2], r[0]) for k, r in enumerate(rows)))
     proc = run(["predict", "m.json", shuffled], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert [float(r[4]) for r in read_csv(proc.stdout)[1]] == [float(r[3]) for r in rows]
+    assert [float(r[5]) for r in read_csv(proc.stdout)[1]] == [float(r[4]) for r in rows]
     proc = run(["evaluate", "m.json", shuffled], tmp_path)
     assert proc.returncode == 0, proc.stderr
     X = [[float(r[0]), float(r[1])] for r in rows]
     T = [float(r[2]) for r in rows]
-    assert "loss (mse): %r" % net.loss(X, T) in proc.stdout
+    assert "loss (binary_crossentropy): %r" % net.loss(X, T) in proc.stdout
     # A file without one of the model's inputs names it.
     partial = tmp_path / "partial.csv"
     partial.write_text("weight,female\n1,0\n")

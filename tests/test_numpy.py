@@ -141,10 +141,13 @@ def test_wrong_shapes_are_refused_clearly(backend):
         net.train(BASE, TARGETS[:7], epochs=1)
 
 
-@pytest.mark.parametrize("array", [np.zeros((2, 3), dtype=bool), np.zeros((2, 3), dtype=complex),
-                                   np.zeros((2, 3), dtype=object)], ids=["bool", "complex", "object"])
-def test_non_numeric_arrays_are_refused(backend, array):
-    with pytest.raises(TypeError):
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((2, 3), dtype=complex), "complex"),
+    (np.array([[1.0, "a", 2.0]] * 2, dtype=object), "row 0, column 1 holds text"),
+    (np.array([["1", "2", "3"]] * 2), "holds text"),
+    (np.array([[1.0, None, 2.0]] * 2, dtype=object), "missing value")], ids=["complex", "object", "str", "none"])
+def test_non_numeric_arrays_are_refused(backend, array, message):
+    with pytest.raises((TypeError, ValueError), match=message):
         _net(backend).predict(array)
 
 
@@ -165,3 +168,10 @@ def test_predict_as_numpy_writes_the_array_directly(backend):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak < 2 * y.nbytes, (peak, y.nbytes)  # lists of floats would take ~10x
+
+
+def test_bool_and_object_number_arrays_are_read_as_their_numbers(backend):
+    net = _net(backend)
+    expected = net.predict([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert net.predict(np.array([[True, False, True], [False, False, True]])) == expected
+    assert net.predict(np.array([[1, 0, 1.0], [0, 0, 1]], dtype=object)) == expected

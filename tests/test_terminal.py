@@ -69,7 +69,7 @@ def test_progress_elsewhere_is_plain_lines(tmp_path):
     err = (tmp_path / "progress.txt").read_text()
     assert "\r" not in err and "\x1b" not in err and not CONTROL.search(err)
     lines = err.splitlines()
-    assert lines[0].startswith("training Network([2, 8, 1]")
+    assert lines[0].startswith("training Network([2, 16, 1]")
     # one line at each tenth of the epochs
     assert [l.split()[1] for l in lines[1:]] == ["%d/%d" % (k * EPOCHS // 10, EPOCHS) for k in range(1, 11)]
 

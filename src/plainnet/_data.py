@@ -3,7 +3,11 @@
 Everything a backend receives has been checked here: numbers are finite
 Python floats, rows are rectangular and of the width the network expects.
 Buffers (``array('d')``, numpy arrays, anything with the buffer protocol) are
-read through ``memoryview``, so numpy is never imported by plainnet itself.
+read through ``memoryview``, so numpy is never imported for them.  Other
+array-likes (pandas and polars DataFrames and Series, torch tensors, anything
+with ``__array__`` or the dataframe interchange protocol) are converted
+through numpy, imported only then; text and missing values in them are
+refused naming the column.
 """
 
 import sys
@@ -14,12 +18,14 @@ from collections.abc import Mapping
 from numbers import Real
 from struct import Struct
 
-__all__ = ["as_float", "as_int", "as_vector", "as_rows", "as_targets", "Rows"]
+__all__ = ["as_float", "as_int", "as_vector", "as_rows", "as_targets", "Rows", "names_of",
+           "check_loss_targets"]
 
 _INT_FORMATS = frozenset("bBhHiIlLqQnN")
 # Formats of native float64, which the C backend reads in place.
 _NATIVE_DOUBLE = ("d", "@d", "=d", "<d" if sys.byteorder == "little" else ">d")
 _FLOAT_FORMATS = frozenset("efd")
+_BOOL_FORMAT = "?"
 
 
 def _describe(v):
@@ -90,7 +96,9 @@ def _buffer_view(obj):
     except TypeError:
         return None
     fmt = view.format.lstrip("@=<>!")
-    if fmt not in _FLOAT_FORMATS and fmt not in _INT_FORMATS:
+    if fmt not in _FLOAT_FORMATS and fmt not in _INT_FORMATS and fmt != _BOOL_FORMAT:
+        if hasattr(obj, "__array__"):  # numpy text or objects: _from_foreign names the problem
+            return None
         raise TypeError(
             "buffer of format %r is not numeric: pass floats (for example a float64 array)"
             % view.format
@@ -101,6 +109,11 @@ def _buffer_view(obj):
 def _view_tolist(view):
     """``view.tolist()``, also for the formats memoryview cannot unpack itself:
     float16 (``e``) and non-native byte order (``>d``), read with ``struct``."""
+    if view.format.lstrip("@=<>!") == _BOOL_FORMAT:  # a bool array: True is 1.0
+        flat = [1.0 if b else 0.0 for b in view.tobytes()]
+        for size in reversed(view.shape[1:]):
+            flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+        return flat[0] if view.ndim == 0 else flat
     try:
         return view.tolist()
     except NotImplementedError:
@@ -190,6 +203,7 @@ def _check_vector(values, what, width):
 
 def as_vector(x, width, what="x"):
     """One row of numbers as a list of floats of length ``width``."""
+    x = _from_foreign(x, what)
     view = _buffer_view(x)
     if view is not None:
         if view.ndim != 1:
@@ -309,20 +323,27 @@ def _rows_from_lists(data, width, what, core=None):
     return Rows(len(rows), width, lists=rows)
 
 
-def as_rows(data, width, what="data", core=None):
-    """A 2-D block of numbers (list of rows, or a 2-D buffer) as :class:`Rows`.
+def as_rows(data, width, what="data", core=None, names=None):
+    """A 2-D block of numbers (list of rows, a 2-D buffer, a DataFrame, a
+    tensor, anything with ``__array__``) as :class:`Rows`.
 
     ``core``, the network's backend core, may pack and check the rows its own
     way (``pack_rows``, ``first_nonfinite``); the rows then take its form.
+    ``names``, the network's input names, picks a DataFrame's columns by name.
     """
     if isinstance(data, Rows):
         return data
     view = _buffer_view(data)
+    if view is None:
+        data = _from_foreign(data, what, names)
+        view = _buffer_view(data)
     if view is not None:
         return _rows_from_view(view, width, what, core)
     if not _is_iterable(data):
         raise TypeError("%s must be a list of rows of numbers, not %s" % (what, _describe(data)))
     data = list(data)
+    if data and isinstance(data[0], (str, bytes)):
+        raise TypeError("%s holds text (%s), not rows of numbers%s" % (what, _describe(data[0]), _TEXT_HINT))
     if data and width is not None and not is_sequence(data[0]):
         raise TypeError(
             "%s must be a list of rows (each a list of %d numbers); got a flat sequence"
@@ -331,17 +352,23 @@ def as_rows(data, width, what="data", core=None):
     return _rows_from_lists(data, width, what, core)
 
 
-def as_targets(targets, n_rows, n_out, what="targets", core=None):
+def as_targets(targets, n_rows, n_out, what="targets", core=None, names=None):
     """Targets as :class:`Rows` of width ``n_out``.
 
-    A flat sequence of numbers is accepted for a network with one output.
+    A flat sequence of numbers (or a Series, or a 1-D array) is accepted for
+    a network with one output.  ``names`` picks a DataFrame's columns by name.
     """
     view = _buffer_view(targets)
+    if view is None and not isinstance(targets, Rows):
+        targets = _from_foreign(targets, what, names)
+        view = _buffer_view(targets)
     if view is None and not isinstance(targets, Rows):
         if not _is_iterable(targets):
             raise TypeError("%s must be a list of numbers or of rows, not %s" % (what, _describe(targets)))
         targets = list(targets)
-        if targets and not is_sequence(targets[0]) and not isinstance(targets[0], (str, bytes)):
+        if targets and isinstance(targets[0], (str, bytes)):
+            raise TypeError("%s hold text (%s), not numbers%s" % (what, _describe(targets[0]), _TEXT_HINT))
+        if targets and not is_sequence(targets[0]):
             if n_out != 1:
                 raise ValueError(
                     "%s is a flat list, but the network has %d outputs: give one row of %d values per sample"
@@ -352,3 +379,147 @@ def as_targets(targets, n_rows, n_out, what="targets", core=None):
     if rows.n != n_rows:
         raise ValueError("%s has %d rows but data has %d" % (what, rows.n, n_rows))
     return rows
+
+
+_TEXT_HINT = (": plainnet computes with numbers; encode classes as one-hot columns "
+              "(pandas.get_dummies), or let the command line ('plainnet train') do it")
+
+
+def _is_frame(obj):
+    """True for a DataFrame (pandas, polars, anything with the interchange protocol)."""
+    return hasattr(obj, "__dataframe__") or (hasattr(obj, "columns") and hasattr(obj, "dtypes"))
+
+
+def names_of(obj):
+    """The column names of a DataFrame, or ``[name]`` of a named Series, else None.
+
+    Only names that are all strings count (pandas numbers unnamed columns 0, 1, ...).
+    """
+    if isinstance(obj, (list, tuple, str, bytes, Rows)):
+        return None
+    names = None
+    if _is_frame(obj):
+        names = getattr(obj, "columns", None)
+        if names is None:
+            try:
+                names = obj.__dataframe__().column_names()
+            except Exception:
+                return None
+        names = list(names)
+    elif hasattr(obj, "__array__") and hasattr(obj, "name") and hasattr(obj, "dtype"):  # a Series
+        names = [obj.name]
+    if not names or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def _numpy(what):
+    try:
+        import numpy
+    except ImportError:
+        raise TypeError("%s: converting this kind of data needs numpy, which is not installed" % what) from None
+    return numpy
+
+
+def _from_foreign(obj, what, names=None):
+    """``obj`` as a numpy array if it is a DataFrame, Series, tensor or other
+    ``__array__`` holder; anything else unchanged.
+
+    With ``names`` (the network's input names) a DataFrame whose columns are
+    named gives those columns, in that order.  Text, missing values and
+    non-numeric columns raise TypeError/ValueError naming the column.
+    """
+    if type(obj) in (list, tuple) or isinstance(obj, (str, bytes, bytearray, Mapping, Rows)):
+        return obj
+    frame = _is_frame(obj)
+    if not frame and not hasattr(obj, "__array__"):
+        return obj
+    numpy = _numpy(what)
+    columns = names_of(obj) if frame else None
+    if hasattr(obj, "detach") and hasattr(obj, "numpy") and hasattr(obj, "device"):  # a torch tensor
+        device = getattr(obj.device, "type", str(obj.device))
+        if device != "cpu":
+            raise ValueError("%s is a tensor on device %r: move it to the CPU first (tensor.cpu())"
+                             % (what, str(obj.device)))
+        arr = obj.detach().numpy()
+    elif not hasattr(obj, "__array__"):  # the dataframe interchange protocol only
+        try:
+            from pandas.api.interchange import from_dataframe
+        except ImportError:
+            raise TypeError("%s: reading a %s (a dataframe without __array__) needs pandas"
+                            % (what, type(obj).__name__)) from None
+        arr = numpy.asarray(from_dataframe(obj))
+    else:
+        try:
+            arr = numpy.asarray(obj)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("%s: cannot read %s as an array of numbers: %s"
+                            % (what, type(obj).__name__, exc)) from None
+    if names is not None and columns is not None and arr.ndim == 2:
+        missing = [n for n in names if n not in columns]
+        if missing:
+            raise ValueError(
+                "%s lacks the column(s) %s that the network was trained on (it has: %s)"
+                % (what, ", ".join(map(repr, missing)), ", ".join(map(repr, columns))))
+        if list(names) != columns:
+            arr = arr[:, [columns.index(n) for n in names]]
+            columns = list(names)
+    kind = arr.dtype.kind
+    if kind == "f" and columns is not None and arr.ndim == 2 and not numpy.isfinite(arr).all():
+        r, c = (int(k) for k in numpy.argwhere(~numpy.isfinite(arr))[0])
+        v = float(arr[r, c])
+        problem = "a missing value (NaN): fill or drop missing values first" if v != v else \
+            "%r: data must be finite" % v
+        raise ValueError("%s, row %d, column %r is %s" % (what, r, columns[c], problem))
+    if kind == "b" or arr.dtype == numpy.float64:  # C-contiguous float64: read in place
+        return numpy.ascontiguousarray(arr, dtype=numpy.float64)
+    if kind in "iuf":
+        return arr
+    if kind == "c":
+        raise TypeError("%s holds complex numbers: pass real numbers" % what)
+    _refuse_cells(arr, what, columns, numpy)
+    try:
+        return arr.astype(numpy.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("%s: cannot read %s (dtype %s) as numbers: %s"
+                        % (what, type(obj).__name__, arr.dtype, exc)) from None
+
+
+def _refuse_cells(arr, what, columns, numpy):
+    """Raise, naming the first cell of ``arr`` (not numeric dtype) that is not a real number."""
+    flat = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(-1, 1)
+    for r in range(flat.shape[0]):
+        for c in range(flat.shape[1]):
+            v = flat[r, c]
+            if isinstance(v, (bool, numpy.bool_)) or (isinstance(v, Real) and isfinite(float(v))):
+                continue
+            if arr.ndim >= 2:
+                where = "column %r" % columns[c] if columns is not None else "column %d" % c
+                where = "%s, row %d, %s" % (what, r, where)
+            else:
+                where = "%s[%d]" % (what, r)
+            if isinstance(v, (str, bytes)):
+                raise TypeError("%s holds text (%s), not a number%s" % (where, _describe(v), _TEXT_HINT))
+            if v is None or (isinstance(v, Real) and v != v) or type(v).__name__ in ("NAType", "NaTType"):
+                raise ValueError("%s is a missing value (%s): fill or drop missing values first"
+                                 % (where, _describe(v)))
+            if isinstance(v, Real):
+                raise ValueError("%s is %r: data must be finite" % (where, v))
+            raise TypeError("%s is %s, not a number" % (where, _describe(v)))
+
+
+def check_loss_targets(rows, loss, what="targets"):
+    """Refuse targets that the cross-entropy ``loss`` cannot take: values outside
+    [0, 1], and for categorical cross-entropy rows that do not sum to 1."""
+    if loss not in ("binary_crossentropy", "categorical_crossentropy"):
+        return
+    for r, row in enumerate(rows.lists):
+        for c, v in enumerate(row):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(
+                    "%s row %d, column %d is %r: %s needs targets in [0, 1] (probabilities or 0/1 labels)"
+                    % (what, r, c, v, loss))
+        if loss == "categorical_crossentropy" and abs(sum(row) - 1.0) > 1e-6:
+            raise ValueError(
+                "%s row %d sums to %r: categorical_crossentropy needs each row to sum to 1 "
+                "(one-hot classes or class probabilities)" % (what, r, sum(row)))

@@ -22,7 +22,7 @@ __all__ = ["FORMAT", "VERSION", "model_dict", "parts_from_dict", "save_dict", "r
 FORMAT = "plainnet"
 VERSION = 1
 _KEYS = ("format", "version", "sizes", "activations", "loss", "weights", "biases")
-_OPTIONAL_KEYS = ("scaler", "columns", "training")
+_OPTIONAL_KEYS = ("scaler", "columns", "training", "target")
 # Longest decimal integer accepted in a file; a longer one is not a layer size
 # and would only cost time to parse.
 _MAX_INT_DIGITS = 30
@@ -94,9 +94,15 @@ def _limit(max_parameters):
 
 
 def model_dict(sizes, activations, loss, weights, biases, scaler=None, columns=None,
-               training=None):
-    """The model dict (what a file holds) of a network's parts."""
-    return {
+               training=None, target=None):
+    """The model dict (what a file holds) of a network's parts.
+
+    ``target`` (written only when set, so that files without it stay as they
+    were) is None, ``{"column": name, "classes": [names]}`` for a classifier
+    trained on one column of class labels, or ``{"mean": [...], "scale": [...]}``
+    for standardised regression targets.
+    """
+    d = {
         "format": FORMAT,
         "version": VERSION,
         "sizes": list(sizes),
@@ -108,6 +114,32 @@ def model_dict(sizes, activations, loss, weights, biases, scaler=None, columns=N
         "columns": columns,
         "training": training,
     }
+    if target is not None:
+        d["target"] = target
+    return d
+
+
+def _check_target(d, sizes):
+    """The validated "target" field: None, ("classes", column, names) or ("scale", Scaler)."""
+    if d is None:
+        return None
+    n_out = sizes[-1]
+    if isinstance(d, dict) and set(d) == {"mean", "scale"}:
+        for key in ("mean", "scale"):
+            if not isinstance(d[key], list) or len(d[key]) != n_out:
+                raise ModelFileError("target %r must list %d numbers (one per output)" % (key, n_out))
+        try:
+            return ("scale", Scaler(d["mean"], d["scale"]))
+        except (TypeError, ValueError) as exc:
+            raise _error(exc) from None
+    if not isinstance(d, dict) or set(d) != {"column", "classes"}:
+        raise ModelFileError("'target' must be null, an object with 'column' and 'classes', "
+                             "or one with 'mean' and 'scale'")
+    try:
+        column, classes = _spec.check_classes(d["column"], d["classes"], sizes)
+    except (TypeError, ValueError) as exc:
+        raise _error(exc) from None
+    return ("classes", column, classes)
 
 
 def _check_scaler(d, n_inputs):
@@ -227,7 +259,7 @@ def _validated(d, max_parameters):
     loss = d["loss"]
     try:
         acts = _spec.check_activations(acts, None, len(sizes) - 1)
-        loss = _spec.check_loss(loss, acts)
+        loss = _spec.check_loss(loss, acts, sizes)
         W, B = _spec.check_params(d["weights"], d["biases"], sizes)
     except (TypeError, ValueError) as exc:
         raise _error(exc) from None
@@ -241,11 +273,15 @@ def _validated(d, max_parameters):
             columns = _spec.check_columns(columns["inputs"], columns["outputs"], sizes)
         except (TypeError, ValueError) as exc:
             raise _error(exc) from None
-    return sizes, acts, loss, W, B, scaler, training, columns
+    target = _check_target(d.get("target"), sizes)
+    if target is not None and target[0] == "classes" and sizes[-1] > 1 and acts[-1] != "softmax":
+        raise ModelFileError("'target' lists classes for %d outputs, which needs a softmax output, not %r"
+                             % (sizes[-1], acts[-1]))
+    return sizes, acts, loss, W, B, scaler, training, columns, target
 
 
 def parts_from_dict(d, max_parameters=None):
-    """(sizes, activations, loss, weights, biases, scaler, training, columns)
+    """(sizes, activations, loss, weights, biases, scaler, training, columns, target)
     from a model dict, every field validated; else ModelFileError."""
     return _validated(d, max_parameters)
 

@@ -11,7 +11,7 @@ from ._contract import n_parameters
 from ._data import as_int, as_vector, is_sequence
 
 __all__ = ["MAX_PARAMETERS", "INITS", "check_sizes", "check_choice", "check_activations",
-           "check_loss", "check_params", "check_columns", "shape_of"]
+           "check_loss", "check_params", "check_columns", "check_classes", "shape_of"]
 
 #: Weight initialisations: the tutorial's standard normal, Xavier (Glorot) and He.
 INITS = ("normal", "xavier", "he")
@@ -69,9 +69,14 @@ def check_activations(activation, output_activation, n_layers):
     return acts
 
 
-def check_loss(loss, acts):
-    """The loss name, checked against the output activation it needs."""
+def check_loss(loss, acts, sizes=None):
+    """The loss name, checked against the output activation it needs; with
+    ``sizes``, also that a softmax output has two or more neurons."""
     record = _registry.loss(loss)
+    if sizes is not None and acts[-1] == "softmax" and sizes[-1] < 2:
+        raise ValueError("a softmax output needs two or more outputs (one per class), got %d: "
+                         "its single output would always be 1; use sigmoid for one output"
+                         % sizes[-1])
     if record.output is not None and acts[-1] != record.output:
         raise ValueError("loss %r needs output_activation=%r, not %r" % (loss, record.output, acts[-1]))
     return loss
@@ -112,6 +117,23 @@ def check_columns(inputs, outputs, sizes):
             raise ValueError("%d column names given for %s, the network has %d" % (len(names), what, n))
         checked.append(list(names))
     return tuple(checked)
+
+
+def check_classes(column, classes, sizes):
+    """(column name, class names) for a classifier's outputs: distinct strings,
+    one per output, or two for a single (sigmoid) output."""
+    if not isinstance(column, str):
+        raise TypeError("the target column's name must be a string, got %r" % (column,))
+    if not is_sequence(classes) or any(not isinstance(c, str) for c in classes):
+        raise TypeError("class names must be a list of strings, got %r" % (classes,))
+    classes = list(classes)
+    wanted = 2 if sizes[-1] == 1 else sizes[-1]
+    if len(classes) != wanted:
+        raise ValueError("%d class names given, the network's %d output(s) need %d"
+                         % (len(classes), sizes[-1], wanted))
+    if len(set(classes)) != len(classes):
+        raise ValueError("class names must be distinct, got %r" % (classes,))
+    return column, classes
 
 
 def shape_of(weights):

@@ -62,6 +62,10 @@ class Table:
         features = [c for c in range(len(self.header)) if c not in target_cols]
         return features, target_cols
 
+    def texts(self, col):
+        """The cells of column ``col``, stripped of surrounding spaces."""
+        return [row[col].strip() for row in self.rows]
+
     def numbers(self, cols):
         """The cells of columns ``cols`` as finite floats, one list per row."""
         out = []
@@ -83,9 +87,10 @@ class Table:
         return out
 
 
-def read_table(path):
+def read_table(path, ignore=()):
     """Read ``path``: a header row, then at least one row with as many cells.
 
+    Columns named in ``ignore`` are dropped (``""`` drops the unnamed ones).
     Blank lines are skipped.  Raises CSVError (or OSError, for a file that
     cannot be opened) with a message naming the file and the row.
     """
@@ -108,15 +113,23 @@ def read_table(path):
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue
                 if header is None:
-                    header = [c.strip() for c in cells]
-                    _check_header(path, header, start)
+                    full = [c.strip() for c in cells]
+                    unknown = [name for name in ignore if name not in full]
+                    if unknown:
+                        raise CSVError("%s: --ignore names no column %s (the header has: %s)"
+                                       % (path, ", ".join(map(repr, unknown)), ", ".join(map(repr, full))))
+                    keep = [c for c, name in enumerate(full) if name not in ignore]
+                    header = [full[c] for c in keep]
+                    if not header:
+                        raise CSVError("%s: every column is ignored" % path)
+                    _check_header(path, full, keep, start)
                     continue
-                if len(cells) != len(header):
+                if len(cells) != len(full):
                     raise CSVError(
                         "%s, row %d: %d cell%s, but the header has %d columns"
-                        % (path, start, len(cells), "" if len(cells) == 1 else "s", len(header))
+                        % (path, start, len(cells), "" if len(cells) == 1 else "s", len(full))
                     )
-                rows.append(cells)
+                rows.append(cells if len(keep) == len(full) else [cells[c] for c in keep])
                 lines.append(start)
         except UnicodeDecodeError as exc:
             raise CSVError("%s: not UTF-8 text (%s)" % (path, exc.reason)) from None
@@ -129,18 +142,26 @@ def read_table(path):
     return Table(path, header, rows, lines)
 
 
-def _check_header(path, header, line):
-    if all(_is_number(h) for h in header):
+def _check_header(path, full, keep, line):
+    """Refuse a header of numbers, and (among the columns kept) empty or repeated names."""
+    if all(_is_number(full[c]) for c in keep):
         raise CSVError(
             "%s, row %d: expected a header row of column names, found numbers: add a header row"
             % (path, line)
         )
     seen = {}
-    for col, name in enumerate(header):
-        if name and name in seen:
+    for col in keep:
+        name = full[col]
+        if not name:
+            hint = (" (a pandas index? write the file with df.to_csv(path, index=False))"
+                    if col == 0 else "")
             raise CSVError(
-                "%s, row %d: column name %r appears twice (columns %d and %d)"
-                % (path, line, name, seen[name] + 1, col + 1)
+                "%s, row %d: column %d has no name%s; name it, or leave the unnamed "
+                "columns out with --ignore ''" % (path, line, col + 1, hint))
+        if name in seen:
+            raise CSVError(
+                "%s, row %d: column name %r appears twice (columns %d and %d): names must be "
+                "unique, or leave one out with --ignore" % (path, line, name, seen[name] + 1, col + 1)
             )
         seen[name] = col
 

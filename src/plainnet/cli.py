@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 
-from . import _backends, _registry
+from . import _backends, _registry, _task
 from ._table import CSVError, read_table, write_rows
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged
 from ._modelfile import write_atomically
@@ -185,6 +185,23 @@ def _positive_float(text):
     return value
 
 
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got %r" % text) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0, got %r" % text)
+    return value
+
+
+def _parse_names(text):
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError("expected column names such as a,b,c, got %r" % text)
+    return names
+
+
 def _fraction(text):
     try:
         value = float(text)
@@ -195,43 +212,91 @@ def _fraction(text):
     return value
 
 
+def _refuse_overwrite(output, inputs):
+    """Refuse an output path that is one of the input files (also through links)."""
+    if output is None:
+        return
+    for path in inputs:
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # the output does not exist yet
+            same = False
+        if same:
+            raise CommandError("%s: is the input file %s; refusing to overwrite it: choose another "
+                               "output path" % (output, path))
+
+
+def _read(args):
+    return read_table(args.data, ignore=getattr(args, "ignore", None) or ())
+
+
+def _feature_columns(table, target_cols, features):
+    """The input columns: --features in their order, else every non-target column."""
+    if features is None:
+        return [c for c in range(len(table.header)) if c not in target_cols]
+    cols = []
+    for name in features:
+        col = table.index(name)
+        if col in target_cols:
+            raise CommandError("column %r is both a target and a feature" % name)
+        if col in cols:
+            raise CommandError("--features names column %r twice" % name)
+        cols.append(col)
+    return cols
+
+
 def _columns_for(net, table, targets):
     """(feature columns, target columns) of ``table`` for ``net``, as positions.
 
-    With ``--target`` the features are all other columns.  Without it, a model
-    that knows its column names (every model ``plainnet train`` writes) picks
-    its inputs and outputs by name; other columns are left alone.
+    A model that knows its column names (every model ``plainnet train``
+    writes) finds its inputs by name; without names, the features are all
+    columns but the --target ones, by position.  The targets are the --target
+    columns, else those the model was trained on, where the table has them.
     """
     names = net.column_names
-    if targets or names is None:
+    if names is None:
         return table.split(targets)
+    _, target_cols = table.split(targets)
     features = [table.index(name) for name in names["inputs"]]
-    outputs = [c for c in (table.find(name) for name in names["outputs"]) if c is not None]
-    return features, outputs
+    if not targets:
+        if net.classes is not None:
+            wanted = [net.classes["column"]]
+        else:
+            wanted = names["outputs"]
+        target_cols = [c for c in (table.find(name) for name in wanted) if c is not None]
+    return features, target_cols
 
 
-def _data_for(net, table, targets):
-    """(features, target rows) from ``table`` for ``net``, with clear errors on a mismatch."""
-    features, target_cols = _columns_for(net, table, targets)
-    if not target_cols:
-        raise CommandError("%s: no target columns: name them with --target" % table.path)
-    n_in, n_out = net.sizes[0], net.sizes[-1]
-    if len(target_cols) != n_out:
-        raise CommandError("the model has %d output(s), but %d target column(s) were given"
-                           % (n_out, len(target_cols)))
-    if len(features) != n_in:
+def _check_inputs(net, table, features, hint=""):
+    if len(features) != net.sizes[0]:
         raise CommandError(
-            "%s: %d feature column(s) (%s), but the model takes %d input(s)"
-            % (table.path, len(features), ", ".join(repr(table.header[c]) for c in features), n_in))
-    return table.numbers(features), table.numbers(target_cols)
+            "%s: %d input column(s) (%s), but the model takes %d%s"
+            % (table.path, len(features), ", ".join(repr(table.header[c]) for c in features),
+               net.sizes[0], hint))
 
 
-def _train(args, net, X, T, header):
+def _class_indices(net, table, col):
+    """Class index of each row's label in column ``col``, for a model with class names."""
+    classes = net.classes["classes"]
+    index = {c: k for k, c in enumerate(classes)}
+    out = []
+    for text, line in zip(table.texts(col), table.lines):
+        k = index.get(_task.label(text))
+        if k is None:
+            raise CommandError("%s, row %d, column %r: %r is not one of the model's classes (%s)"
+                               % (table.path, line, table.header[col], text,
+                                  ", ".join(map(repr, classes))))
+        out.append(k)
+    return out
+
+
+def _train(args, net, X, T, header, scale_targets=False, validation_data=None,
+           validation_split=0.0, patience=0):
     """Train with progress on stderr (unless --quiet); returns the History."""
     options = dict(epochs=args.epochs, learning_rate=args.learning_rate, scale=args.scale,
-                   validation_split=args.validation_split, optimizer=args.optimizer,
-                   batch_size=args.batch_size, shuffle=args.shuffle,
-                   early_stopping=args.early_stopping or False)
+                   validation_split=validation_split, validation_data=validation_data,
+                   optimizer=args.optimizer, batch_size=args.batch_size, shuffle=args.shuffle,
+                   early_stopping=patience or False, scale_targets=scale_targets)
     if args.quiet:
         return net.train(X, T, **options)
     stream = sys.stderr
@@ -240,6 +305,43 @@ def _train(args, net, X, T, header):
         return net.train(X, T, callback=lambda epoch, loss: progress.update(epoch + 1, loss), **options)
     finally:
         progress.close()
+
+
+def _random_holdout(n, fraction, seed):
+    """(training rows, held-out rows) as sorted positions: a seeded random ``fraction``."""
+    import random
+    n_val = int(n * fraction)
+    if n_val < 1 or n_val >= n:
+        raise CommandError("a validation fraction of %g of %d rows leaves no training or no "
+                           "validation rows" % (fraction, n))
+    held = set(random.Random(seed).sample(range(n), n_val))
+    return [k for k in range(n) if k not in held], sorted(held)
+
+
+def _hints(args, task, net, X, history):
+    """Lines saying that training went nowhere, and what to try."""
+    tries = []
+    if not args.scale:
+        tries.append("scaling the inputs (leave out --no-scale)")
+    tries.append("a smaller --learning-rate (now %g)" % args.learning_rate)
+    tries.append("more --epochs")
+    advice = "try " + ", ".join(tries[:-1]) + " or " + tries[-1]
+    lines = []
+    if task.kind in ("classes", "binary", "onehot"):
+        if task.kind == "binary":
+            truth = [int(t[0]) for t in task.targets]
+        else:
+            truth = [t.index(1.0) for t in task.targets]
+        predicted = [_predicted_class(y) for y in net.predict(X)]
+        accuracy = sum(t == p for t, p in zip(truth, predicted)) / len(truth)
+        chance = max(truth.count(k) for k in set(truth)) / len(truth)
+        if accuracy <= chance + 0.01:
+            lines.append("hint: training accuracy %.4f is no better than always answering the most "
+                         "common class (%.4f): the network learned nothing; %s" % (accuracy, chance, advice))
+    first, last = history[0], history.final_loss
+    if not lines and len(history) >= 5 and last > 0.98 * first:
+        lines.append("hint: the loss hardly moved (from %.6g to %.6g): %s" % (first, last, advice))
+    return lines
 
 
 # -- commands --------------------------------------------------------------
@@ -273,51 +375,105 @@ def cmd_train(args):
     _check_writable(args.output)
     if args.plot is not None:
         _check_writable(args.plot)
-    table = read_table(args.data)
-    features, target_cols = table.split(args.target)
+    _refuse_overwrite(args.output, [args.data])
+    table = _read(args)
+    _, target_cols = table.split(args.target)
+    features = _feature_columns(table, target_cols, args.features)
     if not features:
         raise CommandError("%s: every column is a target; no feature columns are left" % args.data)
-    X, T = table.numbers(features), table.numbers(target_cols)
-    output_activation = args.output_activation
-    if output_activation is None:
-        output_activation = _registry.loss(args.loss).output
-    if output_activation == "softmax" and len(target_cols) < 2:
-        raise CommandError("a softmax output needs two or more target columns (one-hot), got 1: "
-                           "its single output would always be 1")
-    sizes = [len(features)] + args.hidden + [len(target_cols)]
-    net = _network_from(args, sizes, args.activation, output_activation, args.loss)
-    net.set_column_names([table.header[c] for c in features], [table.header[c] for c in target_cols])
-    held_out = " (the last %g held out for validation)" % args.validation_split if args.validation_split else ""
-    header = "training %r on %d rows%s for %d epochs" % (net, len(X), held_out, args.epochs)
-    history = _train(args, net, X, T, header)
+    task = _task.infer(table, target_cols, args.task)
+    X = table.numbers(features)
+    loss = args.loss or task.loss
+    output_activation = args.output_activation or (task.output if args.loss is None
+                                                   else _registry.loss(loss).output)
+    sizes = [len(features)] + args.hidden + [len(target_cols) if task.kind != "classes"
+                                             else len(task.classes)]
+    net = _network_from(args, sizes, args.activation, output_activation, loss)
+    net.set_column_names([table.header[c] for c in features], task.output_names)
+    if task.classes is not None and net.activations[-1] in ("softmax", "sigmoid"):
+        net.set_classes(task.column, task.classes)  # not when --output-activation chose otherwise
+    out = sys.stdout
+    out.write(task.reason + "\n")
+    out.flush()
+    regression = task.kind == "regression"
+    patience = args.early_stopping if args.early_stopping is not None else (20 if regression else 0)
+    split = args.validation_split
+    T = task.targets
+    validation_data, held_out = None, ""
+    if split is None and patience:  # the default: a seeded random tenth
+        train_rows, val_rows = _random_holdout(len(X), 0.1, args.seed)
+        validation_data = ([X[k] for k in val_rows], [T[k] for k in val_rows])
+        X, T = [X[k] for k in train_rows], [T[k] for k in train_rows]
+        held_out = " (a random 10% of them held out for validation)"
+    elif split:
+        held_out = " (the last %g held out for validation)" % split
+    if patience and not (split or validation_data):
+        raise CommandError("--early-stopping needs validation rows: give --validation-split")
+    header = "training %r on %d rows%s for %d epochs" % (
+        net, len(X) + (len(validation_data[0]) if validation_data else 0), held_out, args.epochs)
+    history = _train(args, net, X, T, header, scale_targets=regression and loss == "mse",
+                     validation_data=validation_data, validation_split=split or 0.0,
+                     patience=patience)
     net.save(args.output)
     if args.plot is not None:
         from ._plot import write_svg
-        write_svg(args.plot, history, title="%r %s on %s" % (net.sizes, args.activation, os.path.basename(args.data)),
+        write_svg(args.plot, history, title="%r %s on %s" % (net.sizes, net.activations[0],
+                                                            os.path.basename(args.data)),
                   ylabel="loss (%s)" % net.loss_name)
-    out = sys.stdout
-    out.write("loss (%s) in the last epoch: %r\n" % (net.loss_name, history[-1]))
-    val_loss = getattr(history, "val_loss", None)
-    if val_loss:
-        out.write("validation loss (%s): %r\n" % (net.loss_name, val_loss[-1]))
+    what = net.loss_name + (", standardised targets" if net.target_scaler is not None else "")
+    if history.restored_epoch is not None:
+        restored = history.restored_epoch + 1
+        if history.stopped_early:
+            out.write("stopped early at epoch %d; restored the weights of epoch %d\n"
+                      % (len(history), restored))
+        else:
+            out.write("trained %d epochs; restored the weights of epoch %d, of the lowest "
+                      "validation loss\n" % (len(history), restored))
+        out.write("loss (%s) in epoch %d: %r\n" % (what, restored, history.final_loss))
+    else:
+        out.write("loss (%s) in the last epoch: %r\n" % (what, history.final_loss))
+    if history.val_loss:
+        out.write("validation loss (%s): %r\n" % (what, history.final_val_loss))
+    for line in _hints(args, task, net, X, history):
+        out.write(line + "\n")
     out.write("saved %s\n" % args.output)
     return 0
 
 
-def cmd_predict(args):
-    net = _load_model(args)
-    table = read_table(args.data)
-    features, _ = _columns_for(net, table, args.target)
-    n_in = net.sizes[0]
-    if len(features) != n_in:
-        hint = "" if args.target else " (name columns to leave out with --target)"
-        raise CommandError("%s: %d input column(s), but the model takes %d%s"
-                           % (args.data, len(features), n_in, hint))
-    outputs = net.predict(table.numbers(features))
+def _output_columns(net, header):
+    """(names of the columns predict writes, function from outputs to cells)."""
     n_out = net.sizes[-1]
-    names = ["prediction"] if n_out == 1 else ["prediction_%d" % k for k in range(n_out)]
-    header = list(table.header) + _unique(names, table.header)
-    rows = [list(row) + [repr(v) for v in y] for row, y in zip(table.rows, outputs)]
+    names = net.column_names
+    kind = _task.classifier_kind(net)
+    if names is None:  # a model without names: as plainnet always wrote them
+        cols = ["prediction"] if n_out == 1 else ["prediction_%d" % k for k in range(n_out)]
+        return _unique(cols, header), lambda y: [repr(v) for v in y]
+    outputs = names["outputs"]
+    if kind is None:
+        return _unique(["predicted_%s" % n for n in outputs], header), lambda y: [repr(v) for v in y]
+    probabilities = ["p(%s)" % n for n in outputs]
+    if kind == "classes":
+        classes = net.classes["classes"]
+        cols = ["predicted_%s" % net.classes["column"]] + probabilities
+        return _unique(cols, header), lambda y: [classes[_predicted_class(y)]] + [repr(v) for v in y]
+    if kind == "onehot":
+        cols = ["predicted_class"] + probabilities
+        return _unique(cols, header), lambda y: [outputs[_predicted_class(y)]] + [repr(v) for v in y]
+    cols = ["predicted_%s" % n for n in outputs] + probabilities
+    return _unique(cols, header), lambda y: ["1" if v > 0.5 else "0" for v in y] + [repr(v) for v in y]
+
+
+def cmd_predict(args):
+    _refuse_overwrite(args.output, [args.model, args.data])
+    net = _load_model(args)
+    table = _read(args)
+    features, _ = _columns_for(net, table, args.target)
+    hint = "" if args.target or net.column_names else " (name columns to leave out with --target)"
+    _check_inputs(net, table, features, hint)
+    outputs = net.predict(table.numbers(features))
+    names, cells = _output_columns(net, table.header)
+    header = list(table.header) + names
+    rows = [list(row) + cells(y) for row, y in zip(table.rows, outputs)]
     if args.output is None:
         write_rows(sys.stdout, header, rows)
         sys.stdout.flush()
@@ -333,21 +489,10 @@ def _unique(names, taken):
     """``names``, each suffixed with '_' as often as needed to avoid ``taken``."""
     out = []
     for name in names:
-        while name in taken:
+        while name in taken or name in out:
             name += "_"
         out.append(name)
     return out
-
-
-def _classes(net, T):
-    """Class of each target row, and the class names, if this is a classification task."""
-    if len(T[0]) == 1:
-        if net.activations[-1] == "sigmoid" and all(t[0] in (0.0, 1.0) for t in T):
-            return [int(t[0]) for t in T]
-        return None
-    if all(sorted(t) == [0.0] * (len(t) - 1) + [1.0] for t in T):
-        return [t.index(1.0) for t in T]
-    return None
 
 
 def _predicted_class(y):
@@ -362,30 +507,50 @@ def _predicted_class(y):
 
 def cmd_evaluate(args):
     net = _load_model(args)
-    table = read_table(args.data)
-    X, T = _data_for(net, table, args.target)
+    table = _read(args)
+    features, target_cols = _columns_for(net, table, args.target)
+    if not target_cols:
+        raise CommandError("%s: no target columns: name them with --target" % table.path)
+    _check_inputs(net, table, features)
+    X = table.numbers(features)
+    kind = _task.classifier_kind(net)
+    n_out = net.sizes[-1]
+    if kind == "classes":
+        if len(target_cols) != 1:
+            raise CommandError("the model predicts one column of classes (%r), but %d target "
+                               "columns were given" % (net.classes["column"], len(target_cols)))
+        truth = _class_indices(net, table, target_cols[0])
+        labels = net.classes["classes"]
+        T = ([[float(t)] for t in truth] if n_out == 1
+             else [[1.0 if k == t else 0.0 for k in range(n_out)] for t in truth])
+    else:
+        if len(target_cols) != n_out:
+            raise CommandError("the model has %d output(s), but %d target column(s) were given"
+                               % (n_out, len(target_cols)))
+        T = table.numbers(target_cols)
+        labels = [table.header[c] for c in target_cols]
     out = sys.stdout
     out.write("rows: %d\n" % len(X))
-    out.write("loss (%s): %r\n" % (net.loss_name, net.loss(X, T)))
-    truth = _classes(net, T)
-    if truth is None:
-        return 0
-    predicted = [_predicted_class(y) for y in net.predict(X)]
-    if len(T[0]) == 1:
-        labels = ["0", "1"]
+    what = net.loss_name + (", standardised targets" if net.target_scaler is not None else "")
+    out.write("loss (%s): %r\n" % (what, net.loss(X, T)))
+    P = net.predict(X)
+    lines = []
+    if kind == "classes":
+        lines = _task.class_report(truth, [_predicted_class(y) for y in P], labels)
+    elif n_out > 1 and all(sorted(t) == [0.0] * (n_out - 1) + [1.0] for t in T):
+        truth = [t.index(1.0) for t in T]
+        lines = _task.class_report(truth, [_predicted_class(y) for y in P], labels)
+    elif all(v in (0.0, 1.0) for t in T for v in t) and (kind is not None or net.activations[-1] == "sigmoid"):
+        for k in range(n_out):  # each output a yes/no label
+            if n_out > 1:
+                lines.append("label %r:" % labels[k])
+            report = _task.class_report([int(t[k]) for t in T], [1 if y[k] > 0.5 else 0 for y in P],
+                                        ["0", "1"])
+            lines.extend(report if n_out == 1 else ["  " + line for line in report])
     else:
-        labels = [table.header[c] for c in _columns_for(net, table, args.target)[1]]
-    n = len(labels)
-    matrix = [[0] * n for _ in range(n)]
-    for t, p in zip(truth, predicted):
-        matrix[t][p] += 1
-    right = sum(matrix[k][k] for k in range(n))
-    out.write("accuracy: %.4f (%d of %d)\n" % (right / len(truth), right, len(truth)))
-    out.write("confusion matrix (rows: true class, columns: predicted class):\n")
-    width = max([len(s) for s in labels] + [len(str(len(truth)))])
-    out.write("  " + " " * width + "".join("  %*s" % (width, s) for s in labels) + "\n")
-    for label, row in zip(labels, matrix):
-        out.write("  %*s" % (width, label) + "".join("  %*d" % (width, c) for c in row) + "\n")
+        lines = _task.regression_report(T, P, labels)
+    for line in lines:
+        out.write(line + "\n")
     return 0
 
 
@@ -418,6 +583,7 @@ def cmd_info(args):
 
 
 def cmd_export(args):
+    _refuse_overwrite(args.output, [args.model])
     net = _load_model(args)
     if args.lang == "onnx":  # binary: a file only, written atomically
         _check_writable(args.output)
@@ -479,40 +645,63 @@ def build_parser():
     add_backend(p)
     p.set_defaults(func=cmd_demo)
 
+    def add_columns(p):
+        p.add_argument("--ignore", action="append", default=[], metavar="COL",
+                       help="a column to leave out entirely; repeatable ('' for unnamed columns, "
+                            "such as a pandas index)")
+
     p = add("train", "train a network on a CSV file and save it",
             "Train a network on DATA, a CSV file with a header row: the --target columns "
-            "are what to predict, every other column is an input. Progress goes to stderr; "
-            "the model is written only once training has finished.")
+            "are what to predict, every other column is an input. The task is inferred from "
+            "the targets and said in one line: one column of text, of two values or of at "
+            "most %d distinct integers is classes (softmax and categorical cross-entropy, or "
+            "sigmoid and binary cross-entropy for two); several 0/1 columns are one-hot "
+            "classes or yes/no labels; anything else is regression (linear output, mse on "
+            "standardised targets, 10%% of the rows held out at random for early stopping). "
+            "Progress goes to stderr; the model is written only once training has finished."
+            % _task.MAX_CLASSES)
     p.add_argument("data", metavar="DATA.csv", help="training data")
     p.add_argument("--target", action="append", required=True, metavar="COL",
                    help="a column to predict; repeat for several outputs")
-    p.add_argument("--hidden", type=_parse_hidden, default=[8], metavar="N,N,...",
-                   help="hidden layer widths, e.g. 8,4, or 'none' (default: 8)")
-    p.add_argument("--activation", choices=_registry.hidden_activations(), default="sigmoid",
+    p.add_argument("--features", type=_parse_names, default=None, metavar="COL,COL,...",
+                   help="the input columns, in this order (default: every column but the targets)")
+    add_columns(p)
+    p.add_argument("--task", choices=("classify", "regress"), default=None,
+                   help="override the task inferred from the target columns")
+    p.add_argument("--hidden", type=_parse_hidden, default=[16], metavar="N,N,...",
+                   help="hidden layer widths, e.g. 8,4, or 'none' (default: 16)")
+    p.add_argument("--activation", choices=_registry.hidden_activations(), default="tanh",
                    help="activation of the hidden layers (default: %(default)s)")
     p.add_argument("--output-activation", choices=list(_registry.ACTIVATIONS), default=None,
-                   help="activation of the output layer (default: softmax for categorical_crossentropy, "
-                        "sigmoid for binary_crossentropy, else --activation)")
-    p.add_argument("--loss", choices=list(_registry.LOSSES), default="mse", help="loss to minimise (default: %(default)s)")
-    p.add_argument("--epochs", type=_positive_int, default=1000, help="passes over the data (default: %(default)s)")
-    p.add_argument("--learning-rate", type=_positive_float, default=0.1, help="step size (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=None, help="seed for the initial weights (default: random)")
+                   help="activation of the output layer (default: the task's, or the one --loss needs)")
+    p.add_argument("--loss", choices=list(_registry.LOSSES), default=None,
+                   help="loss to minimise (default: the task's)")
+    p.add_argument("--epochs", type=_positive_int, default=100, help="passes over the data (default: %(default)s)")
+    p.add_argument("--learning-rate", type=_positive_float, default=0.003, help="step size (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for the initial weights, the shuffling and the held-out rows "
+                        "(default: %(default)s, so that a run repeats)")
     add_backend(p)
-    p.add_argument("--scale", action="store_true",
+    p.add_argument("--scale", action="store_true", default=True,
                    help="standardise each input column (mean 0, standard deviation 1, learned from the "
-                        "training rows and saved in the model)")
-    p.add_argument("--validation-split", type=_fraction, default=0.0, metavar="F",
-                   help="hold out the last fraction F of the rows and report their loss")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                        "training rows and saved in the model); the default")
+    p.add_argument("--no-scale", action="store_false", dest="scale", help="do not scale the inputs")
+    p.add_argument("--validation-split", type=_fraction, default=None, metavar="F",
+                   help="hold out the last fraction F of the rows and report their loss "
+                        "(default: none, or a random 0.1 with early stopping)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                    help="sgd, momentum (0.9) or adam (default: %(default)s)")
-    p.add_argument("--batch-size", type=_positive_int, default=1, metavar="N",
-                   help="rows per update (default: %(default)s, per sample)")
-    p.add_argument("--shuffle", action="store_true", help="visit the rows in a new seeded order each epoch")
-    p.add_argument("--init", choices=INITS, default="normal",
+    p.add_argument("--batch-size", type=_positive_int, default=16, metavar="N",
+                   help="rows per update (default: %(default)s; 1 is per sample)")
+    p.add_argument("--shuffle", action="store_true", default=True,
+                   help="visit the rows in a new seeded order each epoch (the default)")
+    p.add_argument("--no-shuffle", action="store_false", dest="shuffle",
+                   help="visit the rows in file order")
+    p.add_argument("--init", choices=INITS, default="xavier",
                    help="initial weights: normal (the tutorial's), xavier or he (default: %(default)s)")
-    p.add_argument("--early-stopping", type=_positive_int, default=0, metavar="PATIENCE",
-                   help="with --validation-split: stop after PATIENCE epochs without a better "
-                        "validation loss, keeping the best weights")
+    p.add_argument("--early-stopping", type=_non_negative_int, default=None, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without a better validation loss, keeping the "
+                        "best weights; 0 turns it off (default: 20 for regression, else 0)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="where to save the model")
     p.add_argument("--plot", default=None, metavar="CURVE.svg",
@@ -520,25 +709,31 @@ def build_parser():
     p.set_defaults(func=cmd_train)
 
     p = add("predict", "write a model's predictions for a CSV file",
-            "Write DATA's columns plus one prediction column per model output "
-            "('prediction', or 'prediction_0', 'prediction_1', ...) as CSV.")
+            "Write DATA's columns plus the model's predictions as CSV: for a classifier the "
+            "predicted class ('predicted_COL', or 'predicted_class' for one-hot columns) and "
+            "the probability of each output ('p(NAME)'), for regression 'predicted_NAME' in the "
+            "targets' units (models without column names: 'prediction', or 'prediction_0', ...). "
+            "The model's input columns are found by name.")
     p.add_argument("model", metavar="MODEL.json")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--target", action="append", default=[], metavar="COL",
-                   help="a column that is not an input (copied, not used); repeatable. Without "
-                        "it, a model trained by 'plainnet train' finds its input columns by name")
+                   help="a column that is not an input (copied, not used); repeatable. Needed only "
+                        "for models without column names")
+    add_columns(p)
     p.add_argument("-o", "--output", metavar="OUT.csv", help="output file (default: stdout)")
     add_backend(p)
     p.set_defaults(func=cmd_predict)
 
-    p = add("evaluate", "measure a model's loss (and accuracy) on a CSV file",
-            "Print the model's loss on DATA; for classification (one sigmoid output with 0/1 "
-            "targets, or one-hot targets) also the accuracy and the confusion matrix.")
+    p = add("evaluate", "measure a model's loss (and accuracy, or R²) on a CSV file",
+            "Print the model's loss on DATA; for classes also the accuracy, each class's "
+            "precision, recall and F1, and the confusion matrix; for regression the MSE, MAE "
+            "and R² in the targets' units. Columns are found by name.")
     p.add_argument("model", metavar="MODEL.json")
     p.add_argument("data", metavar="DATA.csv")
     p.add_argument("--target", action="append", default=[], metavar="COL",
                    help="a column the model predicts, in the order of its outputs; repeatable "
                         "(default: the target columns the model was trained on)")
+    add_columns(p)
     add_backend(p)
     p.set_defaults(func=cmd_evaluate)
 

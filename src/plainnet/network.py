@@ -10,7 +10,8 @@ from math import sqrt
 
 from . import _backends, _driver, _modelfile, _registry, _spec, _training
 from ._contract import TrainOptions, n_parameters
-from ._data import Rows, as_float, as_int, as_rows, as_targets, as_vector, is_sequence
+from ._data import (Rows, as_float, as_int, as_rows, as_targets, as_vector, check_loss_targets,
+                    is_sequence, names_of)
 from ._errors import TrainingInProgress
 from ._spec import INITS, MAX_PARAMETERS
 from ._training import Scaler
@@ -57,7 +58,7 @@ class Network:
                  output_activation=None, loss="mse", init="normal"):
         sizes = _spec.check_sizes(sizes)
         acts = _spec.check_activations(activation, output_activation, len(sizes) - 1)
-        loss = _spec.check_loss(loss, acts)
+        loss = _spec.check_loss(loss, acts, sizes)
         _spec.check_choice(init, INITS, "init")
         rng = _private_rng(seed)
         module = _module(backend)
@@ -74,13 +75,15 @@ class Network:
         self._setup(module, sizes, acts, loss, weights, biases, {"rng": rng.getrandbits(64)})
 
     def _setup(self, module, sizes, acts, loss, weights, biases, training,
-               scaler=None, columns=None):
+               scaler=None, columns=None, target=None):
         """The one constructor: a network of validated parts on backend ``module``.
 
         ``training`` holds what _modelfile's "training" field holds (any of
         epochs, rng, optimizer, b1t, b2t, buffers); ``columns`` is None or
-        (input names, output names).
+        (input names, output names); ``target`` is None, ("classes", column,
+        names) or ("scale", Scaler), as _modelfile's "target" field.
         """
+        self._target = target
         self._sizes = sizes
         self._activations = acts
         self._loss = loss
@@ -113,7 +116,7 @@ class Network:
         """
         sizes = _spec.check_sizes(_spec.shape_of(weights))
         acts = _spec.check_activations(activation, output_activation, len(sizes) - 1)
-        loss = _spec.check_loss(loss, acts)
+        loss = _spec.check_loss(loss, acts, sizes)
         W, B = _spec.check_params(weights, biases, sizes)
         rng = _private_rng(seed)
         return cls._from_parts(_module(backend), sizes, acts, loss, W, B,
@@ -222,12 +225,65 @@ class Network:
         """Name the input and output columns (one string each); None for both clears them."""
         self._columns = _spec.check_columns(inputs, outputs, self._sizes)
 
+    @property
+    def classes(self):
+        """``{"column": name, "classes": [...]}`` for a classifier of one column
+        of class labels (set by :meth:`set_classes`; the command line sets it),
+        else None.  Output k is the probability of class k; a single sigmoid
+        output is the probability of the second class."""
+        if self._target is None or self._target[0] != "classes":
+            return None
+        return {"column": self._target[1], "classes": list(self._target[2])}
+
+    def set_classes(self, column, classes):
+        """Name the class of each output (saved in the model file); None, None clears it."""
+        if column is None and classes is None:
+            if self.target_scaler is None:
+                self._target = None
+            return
+        if self._activations[-1] not in ("softmax", "sigmoid") or (
+                self._sizes[-1] > 1 and self._activations[-1] != "softmax"):
+            raise ValueError("class names need a softmax output (or one sigmoid output for two "
+                             "classes), not %d %s output(s)" % (self._sizes[-1], self._activations[-1]))
+        column, classes = _spec.check_classes(column, classes, self._sizes)
+        self._target = ("classes", column, classes)
+
+    @property
+    def target_scaler(self):
+        """The :class:`Scaler` of the targets (``train(..., scale_targets=True)``),
+        or None.  With one, the network learns standardised targets: ``train``
+        and ``loss`` take targets in their own units and standardise them (the
+        loss is that of the standardised targets), and ``predict`` and
+        ``feedforward`` map the outputs back."""
+        if self._target is None or self._target[0] != "scale":
+            return None
+        return self._target[1]
+
+    def _unscale(self, ys):
+        scaler = self.target_scaler
+        if scaler is None:
+            return ys
+        pairs = list(zip(scaler.mean, scaler.scale))
+        return [[v * s + m for v, (m, s) in zip(y, pairs)] for y in ys]
+
+    def _scaled_targets(self, t, scaler=None):
+        scaler = scaler or self.target_scaler
+        if scaler is None:
+            return t
+        return Rows(t.n, t.width, lists=scaler.transform(t.lists))
+
+    def _in_names(self):
+        return None if self._columns is None else self._columns[0]
+
+    def _out_names(self):
+        return None if self._columns is None else self._columns[1]
+
     def fit_scaler(self, data):
         """Learn per-feature mean and scale from ``data``; inputs are scaled from now on.
 
         Returns the :class:`Scaler`, which is saved with the network.
         """
-        scaler = Scaler.fit(as_rows(data, self._sizes[0], "data", self._core))
+        scaler = Scaler.fit(as_rows(data, self._sizes[0], "data", self._core, self._in_names()))
         with self._exclusive("fit_scaler"):
             self._scaler = scaler
         return scaler
@@ -237,7 +293,7 @@ class Network:
         return x if self._scaler is None else self._scaler.transform_row(x)
 
     def _rows(self, data, what="data", scaler=None):
-        rows = as_rows(data, self._sizes[0], what, self._core)
+        rows = as_rows(data, self._sizes[0], what, self._core, self._in_names())
         scaler = scaler or self._scaler
         if scaler is None:
             return rows
@@ -248,8 +304,9 @@ class Network:
         if self._scaler is None:
             y = self._core.forward_list(x)  # None unless x is a list of finite numbers
             if y is not None:
-                return y
-        return self._core.forward(self._row(x))
+                return y if self._target is None else self._unscale([y])[0]
+        y = self._core.forward(self._row(x))
+        return y if self._target is None else self._unscale([y])[0]
 
     def predict(self, rows, as_numpy=False):
         """Outputs for many rows: a list with one list of outputs per row.
@@ -263,16 +320,24 @@ class Network:
             import numpy
             out = numpy.empty((rows.n, self._sizes[-1]), dtype=numpy.float64)
             self._core.predict_into(rows, memoryview(out).cast("B").cast("d"))
+            target = self.target_scaler
+            if target is not None:  # v * s + m, as _unscale, element by element
+                out *= numpy.array(target.scale)
+                out += numpy.array(target.mean)
             return out
-        return self._core.predict(rows)
+        out = self._core.predict(rows)
+        return out if self.target_scaler is None else self._unscale(out)
 
     def _data(self, data, targets):
         rows = self._rows(data)
-        return rows, as_targets(targets, rows.n, self._sizes[-1], core=self._core)
+        t = as_targets(targets, rows.n, self._sizes[-1], core=self._core, names=self._out_names())
+        check_loss_targets(t, self._loss)
+        return rows, self._scaled_targets(t)
 
     def loss(self, data, targets):
         """The network's loss over ``data``: for mse, the mean squared error
-        over all samples and outputs."""
+        over all samples and outputs (of the standardised targets, when the
+        network has a :attr:`target_scaler`)."""
         return self._core.loss(*self._data(data, targets))
 
     def gradients(self, x, y):
@@ -280,19 +345,32 @@ class Network:
         x = self._row(x)
         n_out = self._sizes[-1]
         t = as_vector(y if hasattr(y, "__len__") or n_out != 1 else [y], n_out, "y")
+        check_loss_targets(Rows(1, n_out, lists=[t]), self._loss, "y")
+        if self.target_scaler is not None:
+            t = self.target_scaler.transform_row(t)
         wg, bg, _ = self._core.gradients(x, t)
         return wg, bg
 
     def train(self, data, targets, epochs=1000, learning_rate=0.1, callback=None, *,
               optimizer="sgd", batch_size=1, shuffle=False, validation_data=None,
-              validation_split=0.0, early_stopping=False, lr_schedule=None, scale=False):
+              validation_split=0.0, early_stopping=False, lr_schedule=None, scale=False,
+              scale_targets=False):
         """Train the network; by default exactly as the tutorial does.
 
         The defaults are per-sample stochastic gradient descent over the samples
         in the given order, every weight and bias updated after each sample.
         Returns a :class:`History`: a list with one training loss per epoch,
         the mean over the epoch's samples of each sample's loss as measured just
-        before its update, plus the validation losses when there are any.
+        before its update, plus the validation losses when there are any, and
+        (with early stopping) the epoch whose weights were restored.
+
+        ``data`` and ``targets`` may be lists of rows, buffers (numpy arrays,
+        read in place when float64), pandas or polars DataFrames and Series,
+        torch tensors, or anything with ``__array__``.  A network without
+        column names takes them from a DataFrame's columns (and a target
+        DataFrame's or named Series'); one with names picks a DataFrame's
+        columns by name.  Cross-entropy targets must lie in [0, 1], and
+        categorical ones sum to 1 in each row.
 
         callback          ``callback(epoch, loss)`` after each epoch (``epoch``
                           counts from 0 in this call); returning False stops.
@@ -312,9 +390,22 @@ class Network:
                           over the network's lifetime epochs.
         scale             fit a :class:`Scaler` on the training rows if the
                           network has none, and scale inputs from then on.
+        scale_targets     (mse only) fit a :attr:`target_scaler` on the training
+                          targets if the network has none: it learns
+                          standardised targets, and predicts in their units.
         """
-        rows = as_rows(data, self._sizes[0], "data", self._core)
-        t = as_targets(targets, rows.n, self._sizes[-1], core=self._core)
+        rows = as_rows(data, self._sizes[0], "data", self._core, self._in_names())
+        t = as_targets(targets, rows.n, self._sizes[-1], core=self._core, names=self._out_names())
+        check_loss_targets(t, self._loss)
+        names = None
+        if self._columns is None:
+            names = (names_of(data), names_of(targets))
+            if names == (None, None):
+                names = None
+            else:
+                names = _spec.check_columns(
+                    names[0] or _numbered("input", self._sizes[0]),
+                    names[1] or _numbered("output", self._sizes[-1]), self._sizes)
         epochs = as_int(epochs, "epochs", minimum=1)
         lr = as_float(learning_rate, "learning_rate")
         if lr <= 0.0:
@@ -327,6 +418,12 @@ class Network:
             raise TypeError("shuffle must be True or False, got %r" % (shuffle,))
         if not isinstance(scale, bool):
             raise TypeError("scale must be True or False, got %r" % (scale,))
+        if not isinstance(scale_targets, bool):
+            raise TypeError("scale_targets must be True or False, got %r" % (scale_targets,))
+        if scale_targets and self._loss != "mse":
+            raise ValueError("scale_targets is for regression (loss 'mse'), not %r" % self._loss)
+        if scale_targets and self.classes is not None:
+            raise ValueError("scale_targets: this network is a classifier (it has class names)")
         schedule = _training.check_schedule(lr_schedule)
         rows, t, val = self._split(rows, t, validation_data, validation_split)
         rows, t = rows.snapshot(), t.snapshot()
@@ -349,7 +446,18 @@ class Network:
                     val = (Rows(val[0].n, val[0].width, lists=scaler.transform(val[0].lists)), val[1])
             # What this call changes before its first epoch, put back should it
             # fail before completing one (an epoch that fails is rolled back).
-            before = self._scaler, self._optimizer, None, self.epochs_trained
+            before = (self._scaler, self._optimizer, None, self.epochs_trained, self._target,
+                      self._columns)
+            target = self.target_scaler
+            if scale_targets and target is None:
+                target = Scaler.fit(t)
+                self._target = ("scale", target)
+            if target is not None:
+                t = self._scaled_targets(t, target)
+                if val is not None:
+                    val = (val[0], self._scaled_targets(val[1], target))
+            if names is not None:
+                self._columns = names
             if self._optimizer is None or self._optimizer.name != opt.name:
                 before = before[:2] + (self._core.get_train_state(),) + before[3:]
                 self._reset_optimizer(opt)
@@ -360,6 +468,7 @@ class Network:
             except BaseException:
                 if self.epochs_trained == before[3]:
                     self._scaler, self._optimizer = before[0], before[1]
+                    self._target, self._columns = before[4], before[5]
                     if before[2] is not None:
                         self._core.set_train_state(before[2])
                 raise
@@ -376,9 +485,12 @@ class Network:
                 raise ValueError("give validation_data or validation_split, not both")
             if not is_sequence(validation_data) or len(validation_data) != 2:
                 raise TypeError("validation_data must be a pair (data, targets)")
-            vrows = as_rows(validation_data[0], self._sizes[0], "validation data", self._core)
-            return rows, t, (vrows, as_targets(validation_data[1], vrows.n, self._sizes[-1],
-                                               "validation targets", self._core))
+            vrows = as_rows(validation_data[0], self._sizes[0], "validation data", self._core,
+                            self._in_names())
+            vt = as_targets(validation_data[1], vrows.n, self._sizes[-1], "validation targets",
+                            self._core, self._out_names())
+            check_loss_targets(vt, self._loss, "validation targets")
+            return rows, t, (vrows, vt)
         if not split:
             return rows, t, None
         n_train = int(rows.n * (1.0 - split))
@@ -427,6 +539,7 @@ class Network:
         _driver.train(core, rows, t, options, after_epoch)
         if best[1] is not None:
             core.set_params(*best[1])
+            history.restored_epoch = history.best_epoch
         return history
 
     # -- saving ------------------------------------------------------------
@@ -439,6 +552,7 @@ class Network:
             self._sizes, self._activations, self._loss, weights, biases,
             scaler=None if self._scaler is None else self._scaler.to_dict(),
             columns=self.column_names,
+            target=self._target_dict(),
             training={
                 "epochs": self.epochs_trained,
                 "rng": state["rng"],
@@ -448,6 +562,13 @@ class Network:
                 "buffers": state["buffers"],
             })
 
+    def _target_dict(self):
+        if self._target is None:
+            return None
+        if self._target[0] == "classes":
+            return {"column": self._target[1], "classes": list(self._target[2])}
+        return self._target[1].to_dict()
+
     @classmethod
     def from_dict(cls, d, backend=None, max_parameters=None):
         """Rebuild a network from :meth:`to_dict` output, after validating all of it."""
@@ -455,9 +576,9 @@ class Network:
 
     @classmethod
     def _from_model(cls, parts, backend):
-        sizes, acts, loss, W, B, scaler, training, columns = parts
+        sizes, acts, loss, W, B, scaler, training, columns, target = parts
         return cls._from_parts(_module(backend), sizes, acts, loss, W, B, training or {},
-                               scaler=scaler, columns=columns)
+                               scaler=scaler, columns=columns, target=target)
 
     def export_c(self, name="plainnet_model", precision="float64", quantize=None, calibration=None):
         """C99 source of a standalone ``predict`` for this network (weights as constants).
@@ -525,6 +646,10 @@ def _from_dict(d):
     return Network.from_dict(d)
 
 
+def _numbered(what, n):
+    return [what] if n == 1 else ["%s_%d" % (what, k) for k in range(n)]
+
+
 def _patience(early_stopping):
     if early_stopping is False or early_stopping is None:
         return 0
@@ -539,6 +664,12 @@ class History(list):
     ``val_loss`` holds the validation loss after each epoch (empty without
     validation data), ``best_epoch`` the epoch with the lowest validation loss,
     and ``stopped_early`` whether early stopping ended training.
+
+    With early stopping the network keeps the weights of its best epoch, not
+    of its last: ``restored_epoch`` is then that epoch (an index into this
+    list, counting from 0, like ``best_epoch``), else None; ``final_loss`` and
+    ``final_val_loss`` are the losses of the epoch whose weights the network
+    was left with (the restored one, else the last).
     """
 
     def __init__(self, *args):
@@ -546,6 +677,21 @@ class History(list):
         self.val_loss = []
         self.best_epoch = None
         self.stopped_early = False
+        self.restored_epoch = None
+
+    @property
+    def final_loss(self):
+        """The training loss of the epoch whose weights the network kept, or None."""
+        if not self:
+            return None
+        return self[self.restored_epoch if self.restored_epoch is not None else -1]
+
+    @property
+    def final_val_loss(self):
+        """The validation loss of the epoch whose weights the network kept, or None."""
+        if not self.val_loss:
+            return None
+        return self.val_loss[self.restored_epoch if self.restored_epoch is not None else -1]
 
     def plot(self, ax=None, title=None, ylabel="loss"):
         """Draw the training (and validation) loss per epoch with matplotlib.
