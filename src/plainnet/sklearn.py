@@ -17,8 +17,9 @@ try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
+    from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_is_fitted
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     raise ImportError(
         "plainnet.sklearn needs scikit-learn: `pip install scikit-learn` (%s)" % exc
@@ -96,11 +97,29 @@ class _NetEstimator(BaseEstimator):
         self.n_iter_ = 0
         return seed
 
-    def _train(self, X, T, epochs, validation=None, converge=False):
+    def _sample_weight(self, X, y, sample_weight):
+        """None (every row weighs the same), or float64 weights: sample_weight
+        times the class weights; negative or non-finite ones are refused."""
+        class_weight = getattr(self, "class_weight", None)
+        if sample_weight is None and class_weight is None:
+            return None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+            if not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight must be finite")
+        if class_weight is not None:
+            cw = compute_sample_weight(class_weight, y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        if not sample_weight.sum() > 0.0:
+            raise ValueError("sample_weight sums to 0: at least one weight must be positive")
+        return np.ascontiguousarray(sample_weight, dtype=np.float64)
+
+    def _train(self, X, T, epochs, validation=None, converge=False, sample_weight=None):
         history = self.network_.train(
             X, T, epochs=epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
             batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
-            validation_data=validation,
+            validation_data=validation, sample_weight=sample_weight,
             early_stopping=self.n_iter_no_change if validation is not None else False,
             callback=self._convergence() if converge and validation is None else None,
         )
@@ -109,16 +128,27 @@ class _NetEstimator(BaseEstimator):
         self.n_iter_ += len(history)
         return self
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight=None):
+        sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
         seed = self._new_network(T.shape[1])
         validation = None
         if self.early_stopping:
-            stratify = y if isinstance(self, ClassifierMixin) else None
-            X, X_val, T, T_val = train_test_split(
-                X, T, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
-            validation = (X_val, T_val)
-        return self._train(X, T, self.epochs, validation, converge=True)
+            fraction = self.validation_fraction
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
+                    or not 0.0 < fraction < 1.0:
+                raise ValueError("validation_fraction must be a float in (0, 1), got %r" % (fraction,))
+            stratify = y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None
+            parts = (X, T) if sw is None else (X, T, sw)
+            split = train_test_split(*parts, test_size=fraction, random_state=seed,
+                                     stratify=stratify)
+            X, T = split[0], split[2]
+            validation = (split[1], split[3])
+            if sw is not None:
+                sw, sw_val = split[4], split[5]
+                if sw.sum() > 0.0 and sw_val.sum() > 0.0:
+                    validation = validation + (sw_val,)
+        return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw)
 
     def _convergence(self):
         """A training callback that stops, as scikit-learn's MLP does, once the
@@ -189,6 +219,14 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     random_state        None, an int or a numpy RandomState: seeds the initial
                         weights, the shuffling and the validation split.
     backend             None (plainnet's default), "c" or "python".
+    class_weight        None, "balanced" or {class: weight}: each row's weight
+                        is multiplied by its class's (``fit``; ``partial_fit``
+                        takes None or a dict).
+
+    ``fit(X, y, sample_weight=None)`` and ``partial_fit`` take sample weights
+    (finite, >= 0): each batch steps on the weighted mean gradient (see
+    ``plainnet.Network.train``), and scikit-learn's metadata routing passes
+    them (``set_fit_request(sample_weight=True)``).
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (and
     ``feature_names_in_`` for DataFrames), ``network_``, ``loss_curve_`` (the
@@ -218,14 +256,27 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
                 % (type(self).__name__, len(classes), list(classes)))
         self.classes_ = classes
 
-    def fit(self, X, y):
-        """Train a new network on X and the class labels y for ``epochs`` epochs."""
+    def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
+                 learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
+                 init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, random_state=None, backend=None, class_weight=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, optimizer=optimizer,
+            learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+            scale=scale, init=init, tol=tol, n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            random_state=random_state, backend=backend)
+        self.class_weight = class_weight
+
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on X and the class labels y for ``epochs`` epochs;
+        ``sample_weight`` (and ``class_weight``) weigh each row's loss."""
         X, y = _validate_data(self, X, y)
         check_classification_targets(y)
         self._set_classes(y)
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on X, y; the first call builds the network and needs ``classes``."""
         first = not hasattr(self, "network_")
         X, y = _validate_data(self, X, y, reset=first)
@@ -240,10 +291,15 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             raise ValueError("y holds labels not in classes_ %r: %r" % (list(self.classes_), list(unknown)))
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' is not supported for partial_fit: "
+                             "compute the weights once (sklearn.utils.class_weight."
+                             "compute_class_weight) and pass them as a dict")
+        sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
         if first:
             self._new_network(T.shape[1])
-        return self._train(X, T, 1)
+        return self._train(X, T, 1, sample_weight=sw)
 
     def predict_proba(self, X):
         """Class probabilities, one column per class in ``classes_`` order."""
@@ -281,13 +337,14 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     def _encode_targets(self, y):
         return np.ascontiguousarray(y, dtype=np.float64).reshape(len(y), -1)
 
-    def fit(self, X, y):
-        """Train a new network on X and y for ``epochs`` epochs."""
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on X and y for ``epochs`` epochs; ``sample_weight``
+        weighs each row's loss."""
         X, y = _validate_data(self, X, y, multi_output=True, y_numeric=True)
         self._y_ndim = np.ndim(y)
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch on X, y; the first call builds the network."""
         first = not hasattr(self, "network_")
         X, y = _validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True)
@@ -298,7 +355,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         elif T.shape[1] != self.network_.sizes[-1]:
             raise ValueError("y has %d columns, but the network was built for %d"
                              % (T.shape[1], self.network_.sizes[-1]))
-        return self._train(X, T, 1)
+        return self._train(X, T, 1, sample_weight=self._sample_weight(X, y, sample_weight))
 
     def predict(self, X):
         out = self._outputs(X)

@@ -1,0 +1,108 @@
+"""Sample weights and class weights in plainnet.sklearn (issue 17): the
+estimators train exactly as Network.train with the same weights, metadata
+routing passes them, class_weight='balanced' is scikit-learn's own weights."""
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+
+import sklearn  # noqa: E402
+from sklearn.model_selection import cross_validate  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.class_weight import compute_sample_weight  # noqa: E402
+
+import plainnet as pn  # noqa: E402
+from plainnet.sklearn import NetClassifier, NetRegressor  # noqa: E402
+
+RNG = np.random.RandomState(1)
+X = RNG.normal(size=(50, 3))
+Y = np.where(X[:, 0] + 0.5 * X[:, 1] > 0.6, 1, 0)  # imbalanced
+Y_REAL = X[:, 0] - 2.0 * X[:, 2]
+W = RNG.choice([0.0, 0.5, 1.0, 3.0], size=50)
+
+
+def _seed(random_state):
+    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
+
+
+def test_regressor_fit_is_network_train_with_the_weights(backend):
+    reg = NetRegressor(hidden_layer_sizes=(4,), epochs=5, tol=None, random_state=2,
+                       backend=backend).fit(X, Y_REAL, sample_weight=W)
+    net = pn.Network([3, 4, 1], seed=_seed(2), backend=backend, output_activation="linear",
+                     init="xavier")
+    h = net.train(X.tolist(), Y_REAL.tolist(), epochs=5, learning_rate=0.01, optimizer="adam",
+                  batch_size=32, shuffle=True, sample_weight=W.tolist())
+    assert reg.loss_curve_ == list(h)
+    assert reg.network_.weights == net.weights
+    unweighted = NetRegressor(hidden_layer_sizes=(4,), epochs=5, tol=None, random_state=2,
+                              backend=backend).fit(X, Y_REAL)
+    assert unweighted.network_.weights != net.weights
+
+
+def test_ones_equal_no_weights_and_partial_fit_takes_weights(backend):
+    a = NetClassifier(epochs=3, tol=None, random_state=0, backend=backend).fit(X, Y)
+    b = NetClassifier(epochs=3, tol=None, random_state=0, backend=backend).fit(
+        X, Y, sample_weight=np.ones(50))
+    assert a.network_.weights == b.network_.weights
+    c = NetClassifier(random_state=0, backend=backend)
+    c.partial_fit(X, Y, classes=[0, 1], sample_weight=W)
+    net = pn.Network([3, 32, 1], seed=_seed(0), backend=backend, output_activation="sigmoid",
+                     loss="binary_crossentropy", init="xavier")
+    net.train(X.tolist(), Y.astype(float).tolist(), epochs=1, learning_rate=0.01,
+              optimizer="adam", batch_size=32, shuffle=True, sample_weight=W.tolist())
+    assert c.network_.weights == net.weights
+
+
+def test_class_weight_balanced_is_sklearns_sample_weight(backend):
+    a = NetClassifier(epochs=4, tol=None, random_state=0, backend=backend,
+                      class_weight="balanced").fit(X, Y)
+    sw = compute_sample_weight("balanced", Y)
+    assert len(set(sw)) == 2  # the data are imbalanced, so the weights differ
+    b = NetClassifier(epochs=4, tol=None, random_state=0, backend=backend).fit(
+        X, Y, sample_weight=sw)
+    assert a.network_.weights == b.network_.weights
+    d = NetClassifier(epochs=4, tol=None, random_state=0, backend=backend,
+                      class_weight={0: 1.0, 1: 3.0}).fit(X, Y, sample_weight=W)
+    e = NetClassifier(epochs=4, tol=None, random_state=0, backend=backend).fit(
+        X, Y, sample_weight=W * np.where(Y == 1, 3.0, 1.0))
+    assert d.network_.weights == e.network_.weights
+    with pytest.raises(ValueError, match="partial_fit"):
+        NetClassifier(class_weight="balanced").partial_fit(X, Y, classes=[0, 1])
+
+
+def test_bad_sample_weights_are_refused():
+    with pytest.raises(ValueError, match="(?i)negative"):
+        NetRegressor().fit(X, Y_REAL, sample_weight=-np.ones(50))
+    with pytest.raises(ValueError):
+        NetRegressor().fit(X, Y_REAL, sample_weight=np.zeros(50))
+    with pytest.raises(ValueError):
+        NetRegressor().fit(X, Y_REAL, sample_weight=np.full(50, np.nan))
+
+
+def test_invalid_validation_fraction_names_plainnets_parameter():
+    with pytest.raises(ValueError, match="validation_fraction"):
+        NetClassifier(early_stopping=True, validation_fraction=1.5).fit(X, Y)
+
+
+def test_early_stopping_with_weights_weighs_the_validation_loss(backend):
+    clf = NetClassifier(epochs=3, tol=None, random_state=0, early_stopping=True,
+                        backend=backend).fit(X, Y, sample_weight=W + 0.5)
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+
+
+def test_metadata_routing_passes_sample_weight(backend):
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = NetClassifier(epochs=3, tol=None, random_state=0, backend=backend)
+        clf.set_fit_request(sample_weight=True)
+        pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), clf)
+        pipe.fit(X, Y, sample_weight=W)
+        direct = NetClassifier(epochs=3, tol=None, random_state=0, backend=backend).fit(
+            StandardScaler().fit_transform(X), Y, sample_weight=W)
+        assert pipe[-1].network_.weights == direct.network_.weights
+        scores = cross_validate(NetClassifier(epochs=2, random_state=0, backend=backend)
+                                .set_fit_request(sample_weight=True)
+                                .set_score_request(sample_weight=False),
+                                X, Y, cv=2, params={"sample_weight": W})
+        assert len(scores["test_score"]) == 2
