@@ -106,3 +106,43 @@ def test_metadata_routing_passes_sample_weight(backend):
                                 .set_score_request(sample_weight=False),
                                 X, Y, cv=2, params={"sample_weight": W})
         assert len(scores["test_score"]) == 2
+
+
+def test_multilabel_matches_mlp_shapes_and_is_bce_training(backend):
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.neural_network import MLPClassifier
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    clf = NetClassifier(hidden_layer_sizes=(6,), epochs=4, tol=None, random_state=0,
+                        backend=backend).fit(Xm, Ym)
+    mlp = MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(Xm, Ym)
+    assert clf.predict_proba(Xm).shape == mlp.predict_proba(Xm).shape == (60, 3)
+    assert clf.predict(Xm).shape == mlp.predict(Xm).shape
+    assert set(np.unique(clf.predict(Xm))) <= {0, 1}
+    assert clf.out_activation_ == mlp.out_activation_ == "logistic"
+    net = pn.Network([4, 6, 3], seed=_seed(0), backend=backend, output_activation="sigmoid",
+                     loss="binary_crossentropy", init="xavier")
+    net.train(Xm.tolist(), Ym.astype(float).tolist(), epochs=4, learning_rate=0.01,
+              optimizer="adam", batch_size=32, shuffle=True)
+    assert clf.predict_proba(Xm).tolist() == net.predict(Xm.tolist())
+
+
+def test_mlp_surface(backend):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    with pytest.warns(ConvergenceWarning):
+        clf = NetClassifier(hidden_layer_sizes=(5, 4), activation="logistic", epochs=3,
+                            random_state=0, backend=backend).fit(X, Y)
+    mlp = MLPClassifier(hidden_layer_sizes=(5, 4), activation="logistic", max_iter=3,
+                        random_state=0).fit(X, Y)
+    assert [c.shape for c in clf.coefs_] == [c.shape for c in mlp.coefs_]
+    assert [b.shape for b in clf.intercepts_] == [b.shape for b in mlp.intercepts_]
+    assert clf.coefs_[0][2, 1] == clf.network_.weights[0][1][2]
+    assert (clf.n_layers_, clf.n_outputs_, clf.out_activation_) == (
+        mlp.n_layers_, mlp.n_outputs_, mlp.out_activation_)
+    assert clf.network_.activations[0] == "sigmoid"
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.t_ == mlp.t_ == 3 * 50
+    reg = NetRegressor(activation="identity", epochs=2, tol=None).fit(X, Y_REAL.reshape(-1, 1))
+    assert reg.predict(X).shape == (50,)
+    assert reg.network_.activations[0] == "linear"

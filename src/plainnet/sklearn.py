@@ -15,11 +15,13 @@ imports either.
 try:
     import numpy as np
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.multiclass import type_of_target
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
     from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     raise ImportError(
         "plainnet.sklearn needs scikit-learn: `pip install scikit-learn` (%s)" % exc
@@ -30,8 +32,14 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # older scikit-learn: the estimator's own _validate_data
     _sk_validate_data = None
 
+import warnings
+
 from . import _registry
 from .network import Network
+
+#: scikit-learn MLP's activation names, as plainnet's
+_MLP_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
+_MLP_NAMES = {"sigmoid": "logistic", "linear": "identity"}
 
 __all__ = ["NetClassifier", "NetRegressor", "register_skl2onnx"]
 
@@ -88,14 +96,49 @@ class _NetEstimator(BaseEstimator):
         # do: an int gives the same network every fit, a RandomState moves on.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         output_activation, loss = self._output(n_outputs)
+        activation = self.activation
+        if isinstance(activation, str):
+            activation = _MLP_ACTIVATIONS.get(activation, activation)
         self.network_ = Network(
-            self._sizes(n_outputs), seed=seed, backend=self.backend, activation=self.activation,
+            self._sizes(n_outputs), seed=seed, backend=self.backend, activation=activation,
             output_activation=output_activation, loss=loss, init=self.init,
         )
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
         self.n_iter_ = 0
+        self.t_ = 0
         return seed
+
+    # -- scikit-learn MLP's fitted attributes, read from network_
+    @property
+    def coefs_(self):
+        """Weight matrices as MLP's: coefs_[l] has shape (n_in, n_out)."""
+        return [np.array(W, dtype=np.float64).reshape(len(W), -1).T.copy()
+                for W in self.network_.weights]
+
+    @property
+    def intercepts_(self):
+        return [np.array(b, dtype=np.float64) for b in self.network_.biases]
+
+    @property
+    def n_layers_(self):
+        return len(self.network_.sizes)
+
+    @property
+    def n_outputs_(self):
+        return self.network_.sizes[-1]
+
+    @property
+    def out_activation_(self):
+        act = self.network_.activations[-1]
+        return _MLP_NAMES.get(act, act)
+
+    @property
+    def best_loss_(self):
+        """The lowest training loss (None with early stopping, as MLP)."""
+        if self.early_stopping or not self.loss_curve_:
+            return None
+        return min(self.loss_curve_)
 
     def _sample_weight(self, X, y, sample_weight):
         """None (every row weighs the same), or float64 weights: sample_weight
@@ -126,6 +169,11 @@ class _NetEstimator(BaseEstimator):
         self.loss_curve_.extend(history)
         self.validation_loss_curve_.extend(history.val_loss)
         self.n_iter_ += len(history)
+        self.t_ = getattr(self, "t_", 0) + len(history) * len(X)
+        if converge and len(history) == epochs and not history.stopped_early \
+                and not getattr(self, "_stopped", False):
+            warnings.warn("%s: the %d epochs ran out before training converged; raise epochs"
+                          % (type(self).__name__, epochs), ConvergenceWarning)
         return self
 
     def _fit(self, X, y, sample_weight=None):
@@ -156,12 +204,16 @@ class _NetEstimator(BaseEstimator):
         if self.tol is None:
             return None
         best, stalled = float("inf"), 0
+        self._stopped = False
 
         def callback(epoch, loss):
             nonlocal best, stalled
             stalled = stalled + 1 if loss > best - self.tol else 0
             best = min(best, loss)
-            return stalled <= self.n_iter_no_change
+            if stalled > self.n_iter_no_change:
+                self._stopped = True
+                return False
+            return True
         return callback
 
     def _outputs(self, X):
@@ -235,12 +287,15 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     """
 
     def _output(self, n_outputs):
-        if n_outputs == 1:
+        if n_outputs == 1 or getattr(self, "_multilabel", False):
             return "sigmoid", "binary_crossentropy"
         return "softmax", "categorical_crossentropy"
 
     def _encode_targets(self, y):
-        """Class labels as network targets: 0/1 for two classes, else one-hot rows."""
+        """Class labels as network targets: 0/1 for two classes, else one-hot
+        rows; a multi-label indicator matrix as it is."""
+        if getattr(self, "_multilabel", False):
+            return np.ascontiguousarray(y, dtype=np.float64)
         index = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             return index.astype(np.float64).reshape(-1, 1)
@@ -271,9 +326,20 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def fit(self, X, y, sample_weight=None):
         """Train a new network on X and the class labels y for ``epochs`` epochs;
         ``sample_weight`` (and ``class_weight``) weigh each row's loss."""
-        X, y = _validate_data(self, X, y)
+        X, y = _validate_data(self, X, y, multi_output=True)
         check_classification_targets(y)
-        self._set_classes(y)
+        self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if self._multilabel:
+            if self.class_weight is not None:
+                raise ValueError("class_weight is not supported for multi-label y")
+            self.classes_ = np.arange(y.shape[1])
+        else:
+            if np.ndim(y) == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            if np.ndim(y) != 1:
+                raise ValueError("y should be 1-D class labels or a 2-D 0/1 multi-label "
+                                 "indicator matrix, got shape %r" % (np.shape(y),))
+            self._set_classes(y)
         return self._fit(X, y, sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -282,6 +348,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         X, y = _validate_data(self, X, y, reset=first)
         check_classification_targets(y)
         if first:
+            self._multilabel = False  # partial_fit takes class labels only
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self._set_classes(classes)
@@ -302,8 +369,11 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         return self._train(X, T, 1, sample_weight=sw)
 
     def predict_proba(self, X):
-        """Class probabilities, one column per class in ``classes_`` order."""
+        """Class probabilities, one column per class in ``classes_`` order
+        (multi-label: each label's probability, shape (n, labels), as MLP)."""
         out = self._outputs(X)
+        if getattr(self, "_multilabel", False):
+            return out
         if len(self.classes_) == 2:
             return np.hstack([1.0 - out, out])
         return out
@@ -315,7 +385,14 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def predict(self, X):
         """The most probable class of each row."""
         proba = self.predict_proba(X)
+        if getattr(self, "_multilabel", False):
+            return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 NetClassifier.__doc__ %= {"hidden": ", ".join(repr(a) for a in _registry.hidden_activations())}
@@ -359,7 +436,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
 
     def predict(self, X):
         out = self._outputs(X)
-        return out.ravel() if self._y_ndim == 1 else out
+        return out.ravel() if out.shape[1] == 1 else out  # (n, 1) targets too, as MLPRegressor
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
