@@ -146,3 +146,17 @@ def test_mlp_surface(backend):
     reg = NetRegressor(activation="identity", epochs=2, tol=None).fit(X, Y_REAL.reshape(-1, 1))
     assert reg.predict(X).shape == (50,)
     assert reg.network_.activations[0] == "linear"
+
+
+def test_warm_start_continues_and_verbose_prints(backend, capsys):
+    a = NetClassifier(epochs=2, tol=None, random_state=0, warm_start=True, backend=backend)
+    a.fit(X, Y)
+    a.fit(X, Y)
+    b = NetClassifier(epochs=2, tol=None, random_state=0, backend=backend).fit(X, Y)
+    b.partial_fit(X, Y)
+    b.partial_fit(X, Y)
+    assert a.network_.weights == b.network_.weights and a.n_iter_ == 4
+    assert capsys.readouterr().out == ""
+    NetRegressor(epochs=2, tol=None, verbose=True, backend=backend).fit(X, Y_REAL)
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out] == ["Iteration 1", "Iteration 2"]

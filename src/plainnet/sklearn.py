@@ -67,7 +67,10 @@ class _NetEstimator(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
                  learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
                  init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, random_state=None, backend=None):
+                 validation_fraction=0.1, random_state=None, backend=None, verbose=False,
+                 warm_start=False):
+        self.verbose = verbose
+        self.warm_start = warm_start
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -164,7 +167,7 @@ class _NetEstimator(BaseEstimator):
             batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
             validation_data=validation, sample_weight=sample_weight,
             early_stopping=self.n_iter_no_change if validation is not None else False,
-            callback=self._convergence() if converge and validation is None else None,
+            callback=self._callback(converge and validation is None),
         )
         self.loss_curve_.extend(history)
         self.validation_loss_curve_.extend(history.val_loss)
@@ -179,7 +182,12 @@ class _NetEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight=None):
         sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
-        seed = self._new_network(T.shape[1])
+        net = getattr(self, "network_", None)
+        if self.warm_start and net is not None and net.sizes == self._sizes(T.shape[1]):
+            # warm start: go on training the network of the last fit
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        else:
+            seed = self._new_network(T.shape[1])
         validation = None
         if self.early_stopping:
             fraction = self.validation_fraction
@@ -197,6 +205,19 @@ class _NetEstimator(BaseEstimator):
                 if sw.sum() > 0.0 and sw_val.sum() > 0.0:
                     validation = validation + (sw_val,)
         return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw)
+
+    def _callback(self, converge):
+        """The training callback: the convergence rule, and with ``verbose``
+        a line per epoch as MLP prints (the only printing plainnet does)."""
+        rule = self._convergence() if converge else None
+        if not self.verbose:
+            return rule
+        first = self.n_iter_
+
+        def callback(epoch, loss):
+            print("Iteration %d, loss = %.8f" % (first + epoch + 1, loss))
+            return True if rule is None else rule(epoch, loss)
+        return callback
 
     def _convergence(self):
         """A training callback that stops, as scikit-learn's MLP does, once the
@@ -271,6 +292,9 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     random_state        None, an int or a numpy RandomState: seeds the initial
                         weights, the shuffling and the validation split.
     backend             None (plainnet's default), "c" or "python".
+    verbose             False: True prints each epoch's loss, as MLP does.
+    warm_start          False: True makes ``fit`` go on training the network
+                        of the last fit (when its shape still fits the data).
     class_weight        None, "balanced" or {class: weight}: each row's weight
                         is multiplied by its class's (``fit``; ``partial_fit``
                         takes None or a dict).
@@ -314,13 +338,14 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
                  learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
                  init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, random_state=None, backend=None, class_weight=None):
+                 validation_fraction=0.1, random_state=None, backend=None, verbose=False,
+                 warm_start=False, class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, optimizer=optimizer,
             learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             scale=scale, init=init, tol=tol, n_iter_no_change=n_iter_no_change,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
-            random_state=random_state, backend=backend)
+            random_state=random_state, backend=backend, verbose=verbose, warm_start=warm_start)
         self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
