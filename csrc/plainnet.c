@@ -982,10 +982,11 @@ int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, s
 }
 
 /* One sample's loss, and its gradients in the flat layout into grads (with
- * ACCUMULATE, added: grads[k] = grads[k] + d*a, as _py_backend._accumulate). */
+ * ACCUMULATE 1, added: grads[k] = grads[k] + d*a, as _py_backend._accumulate;
+ * with ACCUMULATE 2, added with the sample's weight sw: grads[k] + sw*(d*a)). */
 PN_INLINE double sample_gradients(const pn_net *net, const double *store, const double *x,
                                   const double *t, double *scratch, double *grads,
-                                  const int accumulate)
+                                  const int accumulate, const double sw)
 {
     const pn_layer *last = last_layer(net);
     const double *y = forward_sample(net, store, x, scratch);
@@ -1004,7 +1005,10 @@ PN_INLINE double sample_gradients(const pn_net *net, const double *store, const 
         for (j = 0; j < L->n_out; j++) {
             double *row = wg + j * L->n_in;
             const double dj = d[j];
-            if (accumulate) {
+            if (accumulate == 2) {
+                for (i = 0; i < L->n_in; i++) row[i] = row[i] + sw * (dj * a[i]);
+                bg[j] = bg[j] + sw * dj;
+            } else if (accumulate) {
                 for (i = 0; i < L->n_in; i++) row[i] = row[i] + dj * a[i];
                 bg[j] = bg[j] + dj;
             } else {
@@ -1038,7 +1042,7 @@ int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double 
     if (x_len != net->layer[0].n_in || t_len != last_layer(net)->n_out
         || grads_len != net->n_params)
         return PN_ESIZE;
-    *loss = sample_gradients(net, area_c(net, net->store), x, t, scratch, grads, 0);
+    *loss = sample_gradients(net, area_c(net, net->store), x, t, scratch, grads, 0, 1.0);
     return PN_OK;
 }
 
@@ -1100,16 +1104,30 @@ static void batch_step(pn_net *net, const pn_optimizer *opt, double lr, double n
     }
 }
 
-int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-                     const size_t *order, size_t order_len, size_t first, size_t count,
-                     size_t batch_size, double learning_rate, const pn_optimizer *opt,
-                     double *buffers, size_t buffers_len, double *adam_state, double *total)
+/* PN_OK when w holds n_rows weights, each finite and >= 0 (w NULL: unweighted). */
+static int check_weights(const double *w, size_t w_len, size_t n_rows)
+{
+    size_t r;
+    if (w == NULL) return PN_EINVAL;
+    if (w_len != n_rows) return PN_ESIZE;
+    for (r = 0; r < n_rows; r++)
+        if (!isfinite(w[r]) || w[r] < 0.0) return PN_EINVAL;
+    return PN_OK;
+}
+
+/* pn_epoch_batches and pn_epoch_batches_weighted: w NULL for no weights. */
+static int epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                         const double *w, size_t w_len, const size_t *order, size_t order_len,
+                         size_t first, size_t count, size_t batch_size, double learning_rate,
+                         const pn_optimizer *opt, double *buffers, size_t buffers_len,
+                         double *adam_state, double *total, int weighted)
 {
     size_t n_rows, n_buffers, start, p;
     int rc;
     CHECK_NET(net);
     if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
         return rc;
+    if (weighted && (rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
     if (opt == NULL || total == NULL || adam_state == NULL || !isfinite(learning_rate))
         return PN_EINVAL;
     if (opt->kind < PN_OPT_SGD || opt->kind > PN_OPT_ADAM || batch_size == 0) return PN_EINVAL;
@@ -1131,13 +1149,75 @@ int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t
         const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
         for (start = first; start < first + count; start += batch_size) {
             const size_t end = first + count - start > batch_size ? start + batch_size : first + count;
+            double wsum = 0.0;
             memset(gsum, 0, net->n_params * sizeof(double));
             for (p = start; p < end; p++) {
                 const size_t r = order != NULL ? order[p] : p;
-                *total += sample_gradients(net, store, x + r * n_in, t + r * n_out, scratch, gsum, 1);
+                if (weighted) {
+                    const double sw = w[r];
+                    if (sw == 0.0) continue; /* weight 0: as if the row were absent */
+                    *total += sw * sample_gradients(net, store, x + r * n_in, t + r * n_out,
+                                                    scratch, gsum, 2, sw);
+                    wsum += sw;
+                } else {
+                    *total += sample_gradients(net, store, x + r * n_in, t + r * n_out, scratch,
+                                               gsum, 1, 1.0);
+                }
             }
-            batch_step(net, opt, learning_rate, (double)(end - start), buffers, adam_state);
+            if (!weighted)
+                batch_step(net, opt, learning_rate, (double)(end - start), buffers, adam_state);
+            else if (wsum != 0.0) /* a batch of weight 0 makes no step */
+                batch_step(net, opt, learning_rate, wsum, buffers, adam_state);
         }
+    }
+    return PN_OK;
+}
+
+int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                     const size_t *order, size_t order_len, size_t first, size_t count,
+                     size_t batch_size, double learning_rate, const pn_optimizer *opt,
+                     double *buffers, size_t buffers_len, double *adam_state, double *total)
+{
+    return epoch_batches(net, x, x_len, t, t_len, NULL, 0, order, order_len, first, count,
+                         batch_size, learning_rate, opt, buffers, buffers_len, adam_state, total, 0);
+}
+
+int pn_epoch_batches_weighted(pn_net *net, const double *x, size_t x_len, const double *t,
+                              size_t t_len, const double *w, size_t w_len, const size_t *order,
+                              size_t order_len, size_t first, size_t count, size_t batch_size,
+                              double learning_rate, const pn_optimizer *opt, double *buffers,
+                              size_t buffers_len, double *adam_state, double *total)
+{
+    return epoch_batches(net, x, x_len, t, t_len, w, w_len, order, order_len, first, count,
+                         batch_size, learning_rate, opt, buffers, buffers_len, adam_state, total, 1);
+}
+
+int pn_loss_weighted(const pn_net *net, const double *x, size_t x_len, const double *t,
+                     size_t t_len, const double *w, size_t w_len, double *loss,
+                     double *scratch, size_t scratch_len)
+{
+    size_t n_rows, r;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if ((rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
+    if (loss == NULL) return PN_EINVAL;
+    if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    {
+        const double *store = area_c(net, net->store);
+        const pn_layer *last = last_layer(net);
+        const size_t n_in = net->layer[0].n_in, n_out = last->n_out;
+        double total = 0.0, wsum = 0.0;
+        for (r = 0; r < n_rows; r++) {
+            const double *out;
+            if (w[r] == 0.0) continue;
+            out = forward_sample(net, store, x + r * n_in, scratch);
+            total += w[r] * sample_loss(net->loss, t + r * n_out, out, scratch + last->z, n_out);
+            wsum += w[r];
+        }
+        if (wsum == 0.0) return PN_EINVAL;
+        *loss = total / wsum;
     }
     return PN_OK;
 }
@@ -1216,6 +1296,39 @@ int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, s
     return PN_OK;
 }
 
+int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const double *t,
+                           size_t t_len, const double *w, size_t w_len, const size_t *order,
+                           size_t order_len, size_t first, size_t count, double learning_rate,
+                           double *total)
+{
+    size_t n_rows, p;
+    int rc;
+    CHECK_NET(net);
+    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
+        return rc;
+    if ((rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
+    if (total == NULL || !isfinite(learning_rate)) return PN_EINVAL;
+    if (first > n_rows || count > n_rows - first) return PN_ESIZE;
+    if (order != NULL) {
+        if (order_len != n_rows) return PN_ESIZE;
+        for (p = first; p < first + count; p++)
+            if (order[p] >= n_rows) return PN_EINVAL;
+    }
+    if (!net->epoch_open) return PN_ESTATE;
+    {
+        double *store = area(net, net->store), *scratch = area(net, net->work);
+        const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+        double acc = *total;
+        for (p = first; p < first + count; p++) {
+            const size_t r = order != NULL ? order[p] : p;
+            if (w[r] == 0.0) continue;
+            acc += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, learning_rate, scratch);
+        }
+        *total = acc;
+    }
+    return PN_OK;
+}
+
 /* End the open epoch whose loss is `loss`: restore and fail if it or any parameter is not finite. */
 static int close_epoch(pn_net *net, double loss)
 {
@@ -1234,6 +1347,15 @@ int pn_epoch_end(pn_net *net, double total, size_t n_rows, double *loss)
     if (loss == NULL || n_rows == 0) return PN_EINVAL;
     if (!net->epoch_open) return PN_ESTATE;
     *loss = total / (double)n_rows;
+    return close_epoch(net, *loss);
+}
+
+int pn_epoch_end_weighted(pn_net *net, double total, double total_weight, double *loss)
+{
+    CHECK_NET(net);
+    if (loss == NULL || !(total_weight > 0.0) || !isfinite(total_weight)) return PN_EINVAL;
+    if (!net->epoch_open) return PN_ESTATE;
+    *loss = total / total_weight;
     return close_epoch(net, *loss);
 }
 

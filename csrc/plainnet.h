@@ -166,6 +166,40 @@ int pn_epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t
                      size_t batch_size, double learning_rate, const pn_optimizer *opt,
                      double *buffers, size_t buffers_len, double *adam_state, double *total);
 
+/* Sample weights.  w holds one weight per row of x (w_len == rows), each
+ * finite and >= 0 (else PN_EINVAL); a row of weight 0 is skipped, as if it
+ * were absent.  The weighted twins below follow the order contract's
+ * sample-weight clause (src/plainnet/_contract.py). */
+
+/* pn_epoch_batches with weights: per batch, the gradient sums are
+ * gs = ((0.0 + w0*(d0*a0)) + w1*(d1*a1)) + ... and the step divides them by
+ * W = ((0.0 + w0) + w1) + ... over the batch's rows (in order); a batch whose
+ * weights are all 0 makes no step (its optimizer state does not move).  Each
+ * sample adds w * loss to *total. */
+int pn_epoch_batches_weighted(pn_net *net, const double *x, size_t x_len, const double *t,
+                              size_t t_len, const double *w, size_t w_len, const size_t *order,
+                              size_t order_len, size_t first, size_t count, size_t batch_size,
+                              double learning_rate, const pn_optimizer *opt, double *buffers,
+                              size_t buffers_len, double *adam_state, double *total);
+
+/* pn_epoch_rows with weights: the per-sample SGD step of each row of nonzero
+ * weight is the unweighted one (a batch of one sample: w*g / w is g), and
+ * w * loss is added to *total.  Rows of weight 0 make no step. */
+int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const double *t,
+                           size_t t_len, const double *w, size_t w_len, const size_t *order,
+                           size_t order_len, size_t first, size_t count, double learning_rate,
+                           double *total);
+
+/* pn_loss with weights: ((0.0 + w0*l0) + w1*l1) + ... divided by
+ * ((0.0 + w0) + w1) + ..., over rows in order; PN_EINVAL if the weights sum to 0. */
+int pn_loss_weighted(const pn_net *net, const double *x, size_t x_len, const double *t,
+                     size_t t_len, const double *w, size_t w_len, double *loss,
+                     double *scratch, size_t scratch_len);
+
+/* pn_epoch_end for weighted epochs: *loss = total / total_weight (the sum of
+ * the training rows' weights, > 0 and finite, else PN_EINVAL), then as pn_epoch_end. */
+int pn_epoch_end_weighted(pn_net *net, double total, double total_weight, double *loss);
+
 /* End an epoch begun by pn_epoch_begin: *loss = total / n_rows; if it or any
  * parameter is not finite, restore the saved parameters, return PN_EDIVERGED. */
 int pn_epoch_end(pn_net *net, double total, size_t n_rows, double *loss);

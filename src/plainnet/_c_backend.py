@@ -222,11 +222,16 @@ class Core:
             _check(lib.pn_predict(self._net, x, len(x), y, len(y), self._scratch(),
                                   self._scratch_len))
 
-    def loss(self, rows, targets):
+    def loss(self, rows, targets, weights=None):
         out = ffi.new("double *")
         with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
-            _check(lib.pn_loss(self._net, x, len(x), t, len(t),
-                               out, self._scratch(), self._scratch_len))
+            if weights is None:
+                _check(lib.pn_loss(self._net, x, len(x), t, len(t),
+                                   out, self._scratch(), self._scratch_len))
+            else:
+                with _doubles(weights) as w:
+                    _check(lib.pn_loss_weighted(self._net, x, len(x), t, len(t), w, len(w),
+                                                out, self._scratch(), self._scratch_len))
         return out[0]
 
     def gradients(self, x, t):
@@ -295,9 +300,12 @@ class Core:
         self._buffers, self._adam[0], self._adam[1], self._rng[0] = self._saved[:4]
         self._saved = None
 
-    def end_epoch(self, total, n_rows):
+    def end_epoch(self, total, n_rows, weight_total=None):
         loss = ffi.new("double *")
-        rc = lib.pn_epoch_end(self._net, total, n_rows, loss)
+        if weight_total is None:
+            rc = lib.pn_epoch_end(self._net, total, n_rows, loss)
+        else:
+            rc = lib.pn_epoch_end_weighted(self._net, total, weight_total, loss)
         if rc == lib.PN_EDIVERGED:
             self._restore_state()
             return loss[0], False
@@ -318,7 +326,9 @@ class Core:
         c_total = ffi.new("double *", total)
         lr = options.lrs[epoch]
         start = perf_counter()
-        if options.plain_sgd:
+        if options.weights is not None:
+            self._run_weighted(data, options, c_order, order_len, first, count, lr, c_total)
+        elif options.plain_sgd:
             _check(lib.pn_epoch_rows(self._net, *data, c_order, order_len, first, count, lr,
                                      c_total))
         else:
@@ -329,6 +339,18 @@ class Core:
                     c_total))
         self._measured(perf_counter() - start, count * self._n_params)
         return c_total[0]
+
+    def _run_weighted(self, data, options, c_order, order_len, first, count, lr, c_total):
+        with _doubles(options.weights) as w:
+            if options.plain_sgd:
+                _check(lib.pn_epoch_rows_weighted(self._net, *data, w, len(w), c_order, order_len,
+                                                  first, count, lr, c_total))
+                return
+            with _doubles(self._buffers) as buffers:
+                _check(lib.pn_epoch_batches_weighted(
+                    self._net, *data, w, len(w), c_order, order_len, first, count,
+                    options.batch_size, lr, self._optimizer(options.optimizer), buffers,
+                    len(self._buffers), self._adam, c_total))
 
     def _optimizer(self, opt):
         """The C settings of an optimizer (cached: the same object is reused each part)."""

@@ -37,6 +37,22 @@ exporters (``_export``) follow this text, and the parity tests compare with ==.
   adds each sample's loss, measured in its forward pass (before its update),
   in the order the samples are visited; a data-set loss is the same sum
   without updates.
+* Sample weights (``train(..., sample_weight=w)``; weights finite and >= 0,
+  their total > 0).  A row of weight 0 is skipped everywhere, as if absent
+  (adding ``0.0*x`` to a sum that starts at ``0.0`` would give the same bits
+  for finite x).  Mini-batches (every case but plain SGD) accumulate
+  ``gs = ((0.0 + w0*(d0*a0)) + w1*(d1*a1)) + ...`` (biases: ``w*d``) and
+  ``W = ((0.0 + w0) + w1) + ...`` over the batch's rows in visiting order,
+  then ``g = gs / W`` and step as above; a batch whose weights are all 0
+  makes no step at all (parameters, optimizer buffers and Adam's ``b1t``,
+  ``b2t`` stay).  Plain SGD steps each row of nonzero weight exactly as
+  without weights (a batch of one: ``w*g / w`` is ``g``).  The epoch loss is
+  ``total / W`` with ``total = ((0.0 + w*l) + w*l) + ...`` in visiting order
+  and ``W = ((0.0 + w0) + w1) + ...`` over all training rows in row order
+  (``TrainOptions.weight_total``); a weighted data-set loss is the same sum
+  over rows in order divided by its rows' ``W``.  With all weights 1.0 every
+  result is bit for bit the unweighted one (``1.0*x`` is ``x``, and ``W`` is
+  the row count).
 * With ``shuffle``, each epoch visits the rows in ``_training.shuffled`` order,
   drawn from the core's PRNG state (splitmix64 and Fisher-Yates).
 """
@@ -46,7 +62,7 @@ try:  # typing.Protocol is new in Python 3.8; the contract is documentation eith
 except ImportError:  # pragma: no cover
     Protocol = object
 
-__all__ = ["Core", "TrainOptions", "n_parameters", "flatten", "unflatten", "CORE_MEMBERS"]
+__all__ = ["Core", "TrainOptions", "weight_sum", "n_parameters", "flatten", "unflatten", "CORE_MEMBERS"]
 
 
 def n_parameters(sizes):
@@ -77,6 +93,15 @@ def unflatten(flat, sizes):
     return W, B
 
 
+def weight_sum(weights):
+    """((0.0 + w0) + w1) + ... in order, zeros skipped (the order contract)."""
+    total = 0.0
+    for w in weights:
+        if w != 0.0:
+            total += w
+    return total
+
+
 class TrainOptions:
     """Everything a core needs to train beyond the data, always passed as one object.
 
@@ -85,14 +110,18 @@ class TrainOptions:
     ``_training.LearningRates`` that computes each when asked).
     """
 
-    __slots__ = ("optimizer", "batch_size", "shuffle", "lrs", "epochs")
+    __slots__ = ("optimizer", "batch_size", "shuffle", "lrs", "epochs", "weights", "weight_total")
 
-    def __init__(self, optimizer, batch_size, shuffle, lrs, epochs=None):
+    def __init__(self, optimizer, batch_size, shuffle, lrs, epochs=None, weights=None):
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.lrs = lrs
         self.epochs = len(lrs) if epochs is None else epochs
+        #: None, or the rows' sample weights as an array('d') (validated: finite, >= 0)
+        self.weights = weights
+        #: ((0.0 + w0) + w1) + ... over all rows in order (None without weights)
+        self.weight_total = None if weights is None else weight_sum(weights)
 
     @property
     def plain_sgd(self):
@@ -157,8 +186,10 @@ class Core(Protocol):
         """Outputs of ``rows`` written row after row into ``out``, a writable
         flat float64 memoryview of rows.n * outputs values; the same bits as predict."""
 
-    def loss(self, rows, targets):
-        """The mean over rows of each row's loss."""
+    def loss(self, rows, targets, weights=None):
+        """The mean over rows of each row's loss; with ``weights`` (an
+        array('d') of validated weights summing to more than 0) the weighted
+        mean, as the order contract states."""
 
     def gradients(self, x, t):
         """(weight gradients, bias gradients, loss) of one sample."""
@@ -172,7 +203,7 @@ class Core(Protocol):
 
     def sgd_epochs(self, data, options, first, count):
         """Plain-SGD whole epochs ``first .. first + count`` of the call, in one
-        call where the core can (else None): returns (losses, diverged loss or
+        call where the core can (else None; always None with sample weights): returns (losses, diverged loss or
         None); a diverged epoch is rolled back by the core itself."""
 
     def begin_epoch(self):
@@ -183,11 +214,13 @@ class Core(Protocol):
 
     def run_rows(self, data, options, epoch, order, first, count, total):
         """Train positions [first, first + count) of the epoch (a multiple of the
-        batch size, unless it ends the epoch); returns total plus their losses."""
+        batch size, unless it ends the epoch); returns total plus their losses
+        (each times its weight with ``options.weights``)."""
 
-    def end_epoch(self, total, n_rows):
-        """(loss, ok): close the epoch; ok is False, and the epoch rolled back,
-        when its loss or any parameter is not finite."""
+    def end_epoch(self, total, n_rows, weight_total=None):
+        """(loss, ok): close the epoch, its loss ``total / n_rows`` (or
+        ``total / weight_total`` when given); ok is False, and the epoch rolled
+        back, when its loss or any parameter is not finite."""
 
     def abort_epoch(self):
         """Roll the open epoch back (an exception, Ctrl-C); nothing if it is closed."""

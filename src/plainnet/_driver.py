@@ -29,7 +29,7 @@ def train(core, rows, targets, options, after_epoch=None):
         while len(losses) < epochs:
             epoch = len(losses)
             seconds = core.epoch_seconds(n)
-            if options.plain_sgd and (seconds <= CHUNK_SECONDS or n == 1):
+            if options.plain_sgd and options.weights is None and (seconds <= CHUNK_SECONDS or n == 1):
                 count = 1 if after_epoch is not None else min(
                     epochs - epoch, max(1, int(CHUNK_SECONDS / max(seconds, 1e-12))))
                 ran = core.sgd_epochs(data, options, epoch, count)
@@ -61,7 +61,7 @@ def _one_epoch(core, data, options, epoch, n, losses):
             count = min(n - first, count)
             total = core.run_rows(data, options, epoch, order, first, count, total)
             first += count
-        loss, ok = core.end_epoch(total, n)
+        loss, ok = core.end_epoch(total, n, options.weight_total)
     except BaseException:
         # KeyboardInterrupt or anything else mid-epoch: no half-updated weights.
         # (Should it land after end_epoch closed the epoch, there is nothing to undo.)

@@ -105,9 +105,18 @@ class Core:
                 out[k] = v
                 k += 1
 
-    def loss(self, rows, targets):
+    def loss(self, rows, targets, weights=None):
         total = 0.0
         value = self._loss.value
+        if weights is not None:
+            wsum = 0.0
+            for x, t, w in zip(rows.lists, targets.lists, weights):
+                if w == 0.0:
+                    continue  # weight 0: as if the row were absent
+                outs, zs = self._forward(x)
+                total += w * value(t, outs[-1], zs[-1])
+                wsum += w
+            return total / wsum
         for x, t in zip(rows.lists, targets.lists):
             outs, zs = self._forward(x)
             total += value(t, outs[-1], zs[-1])
@@ -158,8 +167,8 @@ class Core:
         self.set_train_state(state)
         self._saved = None
 
-    def end_epoch(self, total, n_rows):
-        loss = total / n_rows
+    def end_epoch(self, total, n_rows, weight_total=None):
+        loss = total / (n_rows if weight_total is None else weight_total)
         if not (isfinite(loss) and self._all_finite()):
             self.abort_epoch()
             return loss, False
@@ -179,6 +188,9 @@ class Core:
         positions = range(first, first + count)
         rows = list(positions) if order is None else order[first:first + count]
         lr = options.lrs[epoch]
+        weights = options.weights
+        if weights is not None:
+            return self._run_weighted(X, T, weights, rows, lr, options, total)
         if options.plain_sgd:
             if self._fast is not None:
                 return total + self._fast(X, T, rows, lr, self.W, self.B)
@@ -193,6 +205,29 @@ class Core:
             for k in batch:
                 total += self._accumulate(gW, gB, X[k], T[k])
             self._step(gW, gB, float(len(batch)), lr, options.optimizer)
+        return total
+
+    def _run_weighted(self, X, T, weights, rows, lr, options, total):
+        """run_rows with sample weights (the order contract's weighted clause)."""
+        if options.plain_sgd:
+            for k in rows:
+                w = weights[k]
+                if w != 0.0:  # weight 0: no step, no loss
+                    total += w * self._sgd_step(X[k], T[k], lr)
+            return total
+        size = options.batch_size
+        for start in range(0, len(rows), size):
+            gW = [[[0.0] * len(row) for row in W] for W in self.W]
+            gB = [[0.0] * len(b) for b in self.B]
+            wsum = 0.0
+            for k in rows[start:start + size]:
+                w = weights[k]
+                if w == 0.0:
+                    continue
+                total += w * self._accumulate(gW, gB, X[k], T[k], w)
+                wsum += w
+            if wsum != 0.0:  # a batch of weight 0 makes no step
+                self._step(gW, gB, wsum, lr, options.optimizer)
         return total
 
     def _sgd_step(self, x, t, lr):
@@ -218,18 +253,24 @@ class Core:
                     return False
         return True
 
-    def _accumulate(self, gW, gB, x, t):
-        """Add one sample's gradients to the sums gW, gB; return its loss."""
+    def _accumulate(self, gW, gB, x, t, w=None):
+        """Add one sample's gradients (times its weight w, if given) to the
+        sums gW, gB; return its loss."""
         outs, zs = self._forward(x)
         loss = self._loss.value(t, outs[-1], zs[-1])
         for GW, GB, d, a in zip(gW, gB, self._deltas(outs, zs, t), outs):
             for j, dj in enumerate(d):
-                GW[j] = [g + dj * ai for g, ai in zip(GW[j], a)]
-                GB[j] += dj
+                if w is None:
+                    GW[j] = [g + dj * ai for g, ai in zip(GW[j], a)]
+                    GB[j] += dj
+                else:
+                    GW[j] = [g + w * (dj * ai) for g, ai in zip(GW[j], a)]
+                    GB[j] += w * dj
         return loss
 
     def _step(self, gW, gB, nb, lr, opt):
-        """One optimizer step from gradient sums over ``nb`` samples."""
+        """One optimizer step from gradient sums over ``nb`` samples (or over
+        samples whose weights sum to ``nb``)."""
         update = _UPDATERS[opt.name](self, opt, lr)
         wd = opt.weight_decay
         buffers = self.buffers

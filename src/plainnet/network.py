@@ -6,10 +6,10 @@ network exactly as it was.
 """
 
 from _thread import allocate_lock, get_ident
-from math import sqrt
+from math import isfinite, sqrt
 
 from . import _backends, _driver, _modelfile, _registry, _spec, _training
-from ._contract import TrainOptions, n_parameters
+from ._contract import TrainOptions, n_parameters, weight_sum
 from ._data import (Rows, as_float, as_int, as_rows, as_targets, as_vector, check_loss_targets,
                     is_sequence, names_of)
 from ._errors import TrainingInProgress
@@ -334,11 +334,13 @@ class Network:
         check_loss_targets(t, self._loss)
         return rows, self._scaled_targets(t)
 
-    def loss(self, data, targets):
+    def loss(self, data, targets, sample_weight=None):
         """The network's loss over ``data``: for mse, the mean squared error
         over all samples and outputs (of the standardised targets, when the
-        network has a :attr:`target_scaler`)."""
-        return self._core.loss(*self._data(data, targets))
+        network has a :attr:`target_scaler`).  With ``sample_weight`` (one weight
+        per row, finite and >= 0, not all 0) the weighted mean sum(w*l) / sum(w)."""
+        rows, t = self._data(data, targets)
+        return self._core.loss(rows, t, _sample_weights(sample_weight, rows.n))
 
     def gradients(self, x, y):
         """(dL/dw, dL/db) for one sample, shaped like ``weights`` and ``biases``."""
@@ -354,7 +356,7 @@ class Network:
     def train(self, data, targets, epochs=1000, learning_rate=0.1, callback=None, *,
               optimizer="sgd", batch_size=1, shuffle=False, validation_data=None,
               validation_split=0.0, early_stopping=False, lr_schedule=None, scale=False,
-              scale_targets=False):
+              scale_targets=False, sample_weight=None):
         """Train the network; by default exactly as the tutorial does.
 
         The defaults are per-sample stochastic gradient descent over the samples
@@ -381,8 +383,10 @@ class Network:
                           mean gradient makes one step.
         shuffle           visit the rows in a new order each epoch, drawn from
                           the network's seeded generator (same on both backends).
-        validation_data   (data, targets) to measure after each epoch, or
-        validation_split  the fraction of rows, taken from the end, held out.
+        validation_data   (data, targets) or (data, targets, weights) to
+                          measure after each epoch (weights: a weighted mean), or
+        validation_split  the fraction of rows, taken from the end, held out
+                          (with their sample weights, if any).
         early_stopping    True (patience 10) or a patience in epochs: stop when
                           the validation loss has not improved for that many
                           epochs, and restore the best weights.
@@ -393,6 +397,12 @@ class Network:
         scale_targets     (mse only) fit a :attr:`target_scaler` on the training
                           targets if the network has none: it learns
                           standardised targets, and predicts in their units.
+        sample_weight     None, or one weight per row (finite, >= 0, not all
+                          0): each batch steps on the weighted mean gradient
+                          sum(w*g) / sum(w), and the epoch loss is the weighted
+                          mean sum(w*l) / sum(w).  A row of weight 0 is skipped
+                          (a batch of only such rows makes no step); all
+                          weights 1.0 train exactly as no weights.
         """
         rows = as_rows(data, self._sizes[0], "data", self._core, self._in_names())
         t = as_targets(targets, rows.n, self._sizes[-1], core=self._core, names=self._out_names())
@@ -425,10 +435,13 @@ class Network:
         if scale_targets and self.classes is not None:
             raise ValueError("scale_targets: this network is a classifier (it has class names)")
         schedule = _training.check_schedule(lr_schedule)
-        rows, t, val = self._split(rows, t, validation_data, validation_split)
+        weights = _sample_weights(sample_weight, rows.n)
+        rows, t, val, weights = self._split(rows, t, validation_data, validation_split, weights)
+        if weights is not None and not weight_sum(weights) > 0.0:
+            raise ValueError("sample_weight of the training rows sums to 0: nothing to train on")
         rows, t = rows.snapshot(), t.snapshot()
         if val is not None:
-            val = (val[0].snapshot(), val[1].snapshot())
+            val = (val[0].snapshot(), val[1].snapshot()) + tuple(val[2:])
         patience = _patience(early_stopping)
         if patience and val is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
@@ -436,14 +449,14 @@ class Network:
         with self._exclusive("train"):
             rates = _training.LearningRates(lr, schedule, self.epochs_trained, epochs)
             rates.check()
-            options = TrainOptions(opt, batch_size, shuffle, rates, epochs)
+            options = TrainOptions(opt, batch_size, shuffle, rates, epochs, weights)
             scaler = self._scaler
             if scale and scaler is None:
                 scaler = Scaler.fit(rows)
             if scaler is not None:
                 rows = Rows(rows.n, rows.width, lists=scaler.transform(rows.lists))
                 if val is not None:
-                    val = (Rows(val[0].n, val[0].width, lists=scaler.transform(val[0].lists)), val[1])
+                    val = (Rows(val[0].n, val[0].width, lists=scaler.transform(val[0].lists)),) + val[1:]
             # What this call changes before its first epoch, put back should it
             # fail before completing one (an epoch that fails is rolled back).
             before = (self._scaler, self._optimizer, None, self.epochs_trained, self._target,
@@ -455,7 +468,7 @@ class Network:
             if target is not None:
                 t = self._scaled_targets(t, target)
                 if val is not None:
-                    val = (val[0], self._scaled_targets(val[1], target))
+                    val = (val[0], self._scaled_targets(val[1], target)) + val[2:]
             if names is not None:
                 self._columns = names
             if self._optimizer is None or self._optimizer.name != opt.name:
@@ -473,26 +486,31 @@ class Network:
                         self._core.set_train_state(before[2])
                 raise
 
-    def _split(self, rows, t, validation_data, validation_split):
-        """(training rows, training targets, (validation rows, targets) or None)."""
+    def _split(self, rows, t, validation_data, validation_split, weights=None):
+        """(training rows, training targets, (validation rows, targets[,
+        weights]) or None, training weights or None)."""
         if validation_data is None and type(validation_split) in (int, float) and validation_split == 0:
-            return rows, t, None  # the default, without the checks below
+            return rows, t, None, weights  # the default, without the checks below
         split = as_float(validation_split, "validation_split")
         if not 0.0 <= split < 1.0:
             raise ValueError("validation_split must be in [0, 1), got %r" % split)
         if validation_data is not None:
             if split:
                 raise ValueError("give validation_data or validation_split, not both")
-            if not is_sequence(validation_data) or len(validation_data) != 2:
-                raise TypeError("validation_data must be a pair (data, targets)")
+            if not is_sequence(validation_data) or len(validation_data) not in (2, 3):
+                raise TypeError("validation_data must be a pair (data, targets) "
+                                "or a triple (data, targets, sample weights)")
             vrows = as_rows(validation_data[0], self._sizes[0], "validation data", self._core,
                             self._in_names())
             vt = as_targets(validation_data[1], vrows.n, self._sizes[-1], "validation targets",
                             self._core, self._out_names())
             check_loss_targets(vt, self._loss, "validation targets")
-            return rows, t, (vrows, vt)
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                vw = _sample_weights(validation_data[2], vrows.n, "validation sample weights")
+                return rows, t, (vrows, vt, vw), weights
+            return rows, t, (vrows, vt), weights
         if not split:
-            return rows, t, None
+            return rows, t, None, weights
         n_train = int(rows.n * (1.0 - split))
         if n_train < 1 or n_train >= rows.n:
             raise ValueError("validation_split %r of %d rows leaves no training or no validation rows"
@@ -500,8 +518,13 @@ class Network:
 
         def part(r, lo, hi):
             return Rows(hi - lo, r.width, lists=r.lists[lo:hi])
-        return (part(rows, 0, n_train), part(t, 0, n_train),
-                (part(rows, n_train, rows.n), part(t, n_train, rows.n)))
+        val = (part(rows, n_train, rows.n), part(t, n_train, rows.n))
+        if weights is not None:
+            vw = weights[n_train:]
+            if not weight_sum(vw) > 0.0:
+                raise ValueError("sample_weight of the validation rows sums to 0")
+            val, weights = val + (vw,), weights[:n_train]
+        return part(rows, 0, n_train), part(t, 0, n_train), val, weights
 
     def _reset_optimizer(self, opt):
         state = self._core.get_train_state()
@@ -648,6 +671,24 @@ def _from_dict(d):
 
 def _numbered(what, n):
     return [what] if n == 1 else ["%s_%d" % (what, k) for k in range(n)]
+
+
+def _sample_weights(sample_weight, n, what="sample_weight"):
+    """None, or the validated weights as an array('d') of n finite values >= 0
+    that do not sum to 0 (a fresh copy: the caller may change its own)."""
+    if sample_weight is None:
+        return None
+    from array import array
+    weights = as_vector(sample_weight, n, what)
+    for i, w in enumerate(weights):
+        if w < 0.0:
+            raise ValueError("%s[%d] must be >= 0, got %r" % (what, i, w))
+    total = weight_sum(weights)
+    if not total > 0.0:
+        raise ValueError("%s sums to 0 (at least one weight must be positive)" % what)
+    if not isfinite(total):
+        raise ValueError("%s sums to infinity: scale the weights down" % what)
+    return array("d", weights)
 
 
 def _patience(early_stopping):

@@ -15,10 +15,13 @@ imports either.
 try:
     import numpy as np
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.multiclass import type_of_target
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
+    from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_is_fitted
+    from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn
     raise ImportError(
         "plainnet.sklearn needs scikit-learn: `pip install scikit-learn` (%s)" % exc
@@ -29,8 +32,14 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # older scikit-learn: the estimator's own _validate_data
     _sk_validate_data = None
 
+import warnings
+
 from . import _registry
 from .network import Network
+
+#: scikit-learn MLP's activation names, as plainnet's
+_MLP_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
+_MLP_NAMES = {"sigmoid": "logistic", "linear": "identity"}
 
 __all__ = ["NetClassifier", "NetRegressor", "register_skl2onnx"]
 
@@ -58,7 +67,10 @@ class _NetEstimator(BaseEstimator):
     def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
                  learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
                  init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
-                 validation_fraction=0.1, random_state=None, backend=None):
+                 validation_fraction=0.1, random_state=None, backend=None, verbose=False,
+                 warm_start=False):
+        self.verbose = verbose
+        self.warm_start = warm_start
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.optimizer = optimizer
@@ -87,38 +99,125 @@ class _NetEstimator(BaseEstimator):
         # do: an int gives the same network every fit, a RandomState moves on.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         output_activation, loss = self._output(n_outputs)
+        activation = self.activation
+        if isinstance(activation, str):
+            activation = _MLP_ACTIVATIONS.get(activation, activation)
         self.network_ = Network(
-            self._sizes(n_outputs), seed=seed, backend=self.backend, activation=self.activation,
+            self._sizes(n_outputs), seed=seed, backend=self.backend, activation=activation,
             output_activation=output_activation, loss=loss, init=self.init,
         )
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
         self.n_iter_ = 0
+        self.t_ = 0
         return seed
 
-    def _train(self, X, T, epochs, validation=None, converge=False):
+    # -- scikit-learn MLP's fitted attributes, read from network_
+    @property
+    def coefs_(self):
+        """Weight matrices as MLP's: coefs_[l] has shape (n_in, n_out)."""
+        return [np.array(W, dtype=np.float64).reshape(len(W), -1).T.copy()
+                for W in self.network_.weights]
+
+    @property
+    def intercepts_(self):
+        return [np.array(b, dtype=np.float64) for b in self.network_.biases]
+
+    @property
+    def n_layers_(self):
+        return len(self.network_.sizes)
+
+    @property
+    def n_outputs_(self):
+        return self.network_.sizes[-1]
+
+    @property
+    def out_activation_(self):
+        act = self.network_.activations[-1]
+        return _MLP_NAMES.get(act, act)
+
+    @property
+    def best_loss_(self):
+        """The lowest training loss (None with early stopping, as MLP)."""
+        if self.early_stopping or not self.loss_curve_:
+            return None
+        return min(self.loss_curve_)
+
+    def _sample_weight(self, X, y, sample_weight):
+        """None (every row weighs the same), or float64 weights: sample_weight
+        times the class weights; negative or non-finite ones are refused."""
+        class_weight = getattr(self, "class_weight", None)
+        if sample_weight is None and class_weight is None:
+            return None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+            if not np.all(np.isfinite(sample_weight)):
+                raise ValueError("sample_weight must be finite")
+        if class_weight is not None:
+            cw = compute_sample_weight(class_weight, y)
+            sample_weight = cw if sample_weight is None else sample_weight * cw
+        if not sample_weight.sum() > 0.0:
+            raise ValueError("sample_weight sums to 0: at least one weight must be positive")
+        return np.ascontiguousarray(sample_weight, dtype=np.float64)
+
+    def _train(self, X, T, epochs, validation=None, converge=False, sample_weight=None):
         history = self.network_.train(
             X, T, epochs=epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
             batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
-            validation_data=validation,
+            validation_data=validation, sample_weight=sample_weight,
             early_stopping=self.n_iter_no_change if validation is not None else False,
-            callback=self._convergence() if converge and validation is None else None,
+            callback=self._callback(converge and validation is None),
         )
         self.loss_curve_.extend(history)
         self.validation_loss_curve_.extend(history.val_loss)
         self.n_iter_ += len(history)
+        self.t_ = getattr(self, "t_", 0) + len(history) * len(X)
+        if converge and len(history) == epochs and not history.stopped_early \
+                and not getattr(self, "_stopped", False):
+            warnings.warn("%s: the %d epochs ran out before training converged; raise epochs"
+                          % (type(self).__name__, epochs), ConvergenceWarning)
         return self
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight=None):
+        sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
-        seed = self._new_network(T.shape[1])
+        net = getattr(self, "network_", None)
+        if self.warm_start and net is not None and net.sizes == self._sizes(T.shape[1]):
+            # warm start: go on training the network of the last fit
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        else:
+            seed = self._new_network(T.shape[1])
         validation = None
         if self.early_stopping:
-            stratify = y if isinstance(self, ClassifierMixin) else None
-            X, X_val, T, T_val = train_test_split(
-                X, T, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
-            validation = (X_val, T_val)
-        return self._train(X, T, self.epochs, validation, converge=True)
+            fraction = self.validation_fraction
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
+                    or not 0.0 < fraction < 1.0:
+                raise ValueError("validation_fraction must be a float in (0, 1), got %r" % (fraction,))
+            stratify = y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None
+            parts = (X, T) if sw is None else (X, T, sw)
+            split = train_test_split(*parts, test_size=fraction, random_state=seed,
+                                     stratify=stratify)
+            X, T = split[0], split[2]
+            validation = (split[1], split[3])
+            if sw is not None:
+                sw, sw_val = split[4], split[5]
+                if sw.sum() > 0.0 and sw_val.sum() > 0.0:
+                    validation = validation + (sw_val,)
+        return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw)
+
+    def _callback(self, converge):
+        """The training callback: the convergence rule, and with ``verbose``
+        a line per epoch as MLP prints (the only printing plainnet does)."""
+        rule = self._convergence() if converge else None
+        if not self.verbose:
+            return rule
+        first = self.n_iter_
+
+        def callback(epoch, loss):
+            print("Iteration %d, loss = %.8f" % (first + epoch + 1, loss))
+            return True if rule is None else rule(epoch, loss)
+        return callback
 
     def _convergence(self):
         """A training callback that stops, as scikit-learn's MLP does, once the
@@ -126,12 +225,16 @@ class _NetEstimator(BaseEstimator):
         if self.tol is None:
             return None
         best, stalled = float("inf"), 0
+        self._stopped = False
 
         def callback(epoch, loss):
             nonlocal best, stalled
             stalled = stalled + 1 if loss > best - self.tol else 0
             best = min(best, loss)
-            return stalled <= self.n_iter_no_change
+            if stalled > self.n_iter_no_change:
+                self._stopped = True
+                return False
+            return True
         return callback
 
     def _outputs(self, X):
@@ -189,6 +292,17 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     random_state        None, an int or a numpy RandomState: seeds the initial
                         weights, the shuffling and the validation split.
     backend             None (plainnet's default), "c" or "python".
+    verbose             False: True prints each epoch's loss, as MLP does.
+    warm_start          False: True makes ``fit`` go on training the network
+                        of the last fit (when its shape still fits the data).
+    class_weight        None, "balanced" or {class: weight}: each row's weight
+                        is multiplied by its class's (``fit``; ``partial_fit``
+                        takes None or a dict).
+
+    ``fit(X, y, sample_weight=None)`` and ``partial_fit`` take sample weights
+    (finite, >= 0): each batch steps on the weighted mean gradient (see
+    ``plainnet.Network.train``), and scikit-learn's metadata routing passes
+    them (``set_fit_request(sample_weight=True)``).
 
     Fitted attributes: ``classes_``, ``n_features_in_`` (and
     ``feature_names_in_`` for DataFrames), ``network_``, ``loss_curve_`` (the
@@ -197,12 +311,15 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     """
 
     def _output(self, n_outputs):
-        if n_outputs == 1:
+        if n_outputs == 1 or getattr(self, "_multilabel", False):
             return "sigmoid", "binary_crossentropy"
         return "softmax", "categorical_crossentropy"
 
     def _encode_targets(self, y):
-        """Class labels as network targets: 0/1 for two classes, else one-hot rows."""
+        """Class labels as network targets: 0/1 for two classes, else one-hot
+        rows; a multi-label indicator matrix as it is."""
+        if getattr(self, "_multilabel", False):
+            return np.ascontiguousarray(y, dtype=np.float64)
         index = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             return index.astype(np.float64).reshape(-1, 1)
@@ -218,19 +335,45 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
                 % (type(self).__name__, len(classes), list(classes)))
         self.classes_ = classes
 
-    def fit(self, X, y):
-        """Train a new network on X and the class labels y for ``epochs`` epochs."""
-        X, y = _validate_data(self, X, y)
-        check_classification_targets(y)
-        self._set_classes(y)
-        return self._fit(X, y)
+    def __init__(self, hidden_layer_sizes=(32,), activation="sigmoid", optimizer="adam",
+                 learning_rate=0.01, epochs=30, batch_size=32, shuffle=True, scale=False,
+                 init="xavier", tol=1e-4, n_iter_no_change=10, early_stopping=False,
+                 validation_fraction=0.1, random_state=None, backend=None, verbose=False,
+                 warm_start=False, class_weight=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, optimizer=optimizer,
+            learning_rate=learning_rate, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+            scale=scale, init=init, tol=tol, n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            random_state=random_state, backend=backend, verbose=verbose, warm_start=warm_start)
+        self.class_weight = class_weight
 
-    def partial_fit(self, X, y, classes=None):
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on X and the class labels y for ``epochs`` epochs;
+        ``sample_weight`` (and ``class_weight``) weigh each row's loss."""
+        X, y = _validate_data(self, X, y, multi_output=True)
+        check_classification_targets(y)
+        self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if self._multilabel:
+            if self.class_weight is not None:
+                raise ValueError("class_weight is not supported for multi-label y")
+            self.classes_ = np.arange(y.shape[1])
+        else:
+            if np.ndim(y) == 2 and y.shape[1] == 1:
+                y = column_or_1d(y, warn=True)
+            if np.ndim(y) != 1:
+                raise ValueError("y should be 1-D class labels or a 2-D 0/1 multi-label "
+                                 "indicator matrix, got shape %r" % (np.shape(y),))
+            self._set_classes(y)
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on X, y; the first call builds the network and needs ``classes``."""
         first = not hasattr(self, "network_")
         X, y = _validate_data(self, X, y, reset=first)
         check_classification_targets(y)
         if first:
+            self._multilabel = False  # partial_fit takes class labels only
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self._set_classes(classes)
@@ -240,14 +383,22 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         unknown = np.setdiff1d(y, self.classes_)
         if len(unknown):
             raise ValueError("y holds labels not in classes_ %r: %r" % (list(self.classes_), list(unknown)))
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' is not supported for partial_fit: "
+                             "compute the weights once (sklearn.utils.class_weight."
+                             "compute_class_weight) and pass them as a dict")
+        sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
         if first:
             self._new_network(T.shape[1])
-        return self._train(X, T, 1)
+        return self._train(X, T, 1, sample_weight=sw)
 
     def predict_proba(self, X):
-        """Class probabilities, one column per class in ``classes_`` order."""
+        """Class probabilities, one column per class in ``classes_`` order
+        (multi-label: each label's probability, shape (n, labels), as MLP)."""
         out = self._outputs(X)
+        if getattr(self, "_multilabel", False):
+            return out
         if len(self.classes_) == 2:
             return np.hstack([1.0 - out, out])
         return out
@@ -259,7 +410,14 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def predict(self, X):
         """The most probable class of each row."""
         proba = self.predict_proba(X)
+        if getattr(self, "_multilabel", False):
+            return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
 
 NetClassifier.__doc__ %= {"hidden": ", ".join(repr(a) for a in _registry.hidden_activations())}
@@ -281,13 +439,14 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     def _encode_targets(self, y):
         return np.ascontiguousarray(y, dtype=np.float64).reshape(len(y), -1)
 
-    def fit(self, X, y):
-        """Train a new network on X and y for ``epochs`` epochs."""
+    def fit(self, X, y, sample_weight=None):
+        """Train a new network on X and y for ``epochs`` epochs; ``sample_weight``
+        weighs each row's loss."""
         X, y = _validate_data(self, X, y, multi_output=True, y_numeric=True)
         self._y_ndim = np.ndim(y)
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch on X, y; the first call builds the network."""
         first = not hasattr(self, "network_")
         X, y = _validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True)
@@ -298,11 +457,11 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         elif T.shape[1] != self.network_.sizes[-1]:
             raise ValueError("y has %d columns, but the network was built for %d"
                              % (T.shape[1], self.network_.sizes[-1]))
-        return self._train(X, T, 1)
+        return self._train(X, T, 1, sample_weight=self._sample_weight(X, y, sample_weight))
 
     def predict(self, X):
         out = self._outputs(X)
-        return out.ravel() if self._y_ndim == 1 else out
+        return out.ravel() if out.shape[1] == 1 else out  # (n, 1) targets too, as MLPRegressor
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

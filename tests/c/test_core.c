@@ -184,6 +184,61 @@ static void test_tutorial(void)
                                adam_state, &total) == PN_ESTATE);
     }
 
+    /* sample weights: {2, 0} gives row 0's own step ((2*(d*a)) / 2 is d*a exactly),
+     * an all-zero batch makes no step, bad weights are refused */
+    {
+        pn_optimizer sgd = {PN_OPT_SGD, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        double adam_state[2] = {1.0, 1.0}, after[9], wl, w2[2] = {2.0, 0.0}, w0[2] = {0.0, 0.0};
+        double bad[2] = {1.0, -1.0};
+        size_t k;
+        CHECK(pn_set_params(net, params, 9) == PN_OK);
+        CHECK(pn_gradients(net, data, 2, targets, 1, grads, 9, &loss, scratch, slen) == PN_OK);
+        CHECK(pn_loss_weighted(net, data, 4, targets, 2, w2, 2, &wl, scratch, slen) == PN_OK);
+        CHECK(wl == loss);
+        CHECK(pn_loss_weighted(net, data, 4, targets, 2, w0, 2, &wl, scratch, slen) == PN_EINVAL);
+        CHECK(pn_loss_weighted(net, data, 4, targets, 2, bad, 2, &wl, scratch, slen) == PN_EINVAL);
+        CHECK(pn_loss_weighted(net, data, 4, targets, 2, w2, 1, &wl, scratch, slen) == PN_ESIZE);
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        total = 0.0;
+        CHECK(pn_epoch_batches_weighted(net, data, 4, targets, 2, w0, 2, NULL, 0, 0, 2, 2, 0.1,
+                                        &sgd, NULL, 0, adam_state, &total) == PN_OK);
+        CHECK(total == 0.0);
+        CHECK(pn_get_params(net, after, 9) == PN_OK);
+        CHECK(memcmp(after, params, sizeof after) == 0);
+        CHECK(pn_epoch_batches_weighted(net, data, 4, targets, 2, w2, 2, NULL, 0, 0, 2, 2, 0.1,
+                                        &sgd, NULL, 0, adam_state, &total) == PN_OK);
+        CHECK(total == 2.0 * loss);
+        CHECK(pn_get_params(net, after, 9) == PN_OK);
+        for (k = 0; k < 9; k++) CHECK(after[k] == params[k] - 0.1 * grads[k]);
+        CHECK(pn_epoch_batches_weighted(net, data, 4, targets, 2, bad, 2, NULL, 0, 0, 2, 2, 0.1,
+                                        &sgd, NULL, 0, adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_batches_weighted(net, data, 4, targets, 2, NULL, 2, NULL, 0, 0, 2, 2, 0.1,
+                                        &sgd, NULL, 0, adam_state, &total) == PN_EINVAL);
+        CHECK(pn_epoch_end_weighted(net, total, 0.0, &wl) == PN_EINVAL);
+        CHECK(pn_epoch_end_weighted(net, total, 2.0, &wl) == PN_OK);
+        CHECK(wl == loss);
+        /* per-sample SGD with weights: the unweighted step, w * loss in the total */
+        CHECK(pn_set_params(net, params, 9) == PN_OK);
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        total = 0.0;
+        CHECK(pn_epoch_rows_weighted(net, data, 4, targets, 2, w2, 2, NULL, 0, 0, 2, 0.1,
+                                     &total) == PN_OK);
+        CHECK(total == 2.0 * loss);
+        CHECK(pn_get_params(net, after, 9) == PN_OK);
+        {   /* the same as an unweighted step on row 0 alone */
+            double alone[9], t0 = 0.0;
+            CHECK(pn_epoch_abort(net) == PN_OK);
+            CHECK(pn_epoch_begin(net) == PN_OK);
+            CHECK(pn_epoch_rows(net, data, 4, targets, 2, NULL, 0, 0, 1, 0.1, &t0) == PN_OK);
+            CHECK(pn_get_params(net, alone, 9) == PN_OK);
+            CHECK(memcmp(after, alone, sizeof alone) == 0 && t0 == loss);
+            CHECK(memcmp(after, params, sizeof after) != 0);
+        }
+        CHECK(pn_epoch_rows_weighted(net, data, 4, targets, 2, bad, 2, NULL, 0, 0, 2, 0.1,
+                                     &total) == PN_EINVAL);
+        CHECK(pn_epoch_abort(net) == PN_OK);
+    }
+
     /* bad arguments */
     CHECK(pn_set_params(NULL, params, 9) == PN_EINVAL);
     CHECK(pn_set_params(net, NULL, 9) == PN_EINVAL);
