@@ -80,6 +80,12 @@ def _every_kind():
     deep = pn.Network([3, 5, 4, 2], seed=4, activation=["relu", "gelu", "linear"])
     deep.set_column_names(["a", "b", "é"], ["x", "y"])
     yield "deep", deep
+    classes = pn.Network([2, 3, 3], seed=5, output_activation="softmax", loss="categorical_crossentropy")
+    classes.set_classes("species", ["setosa", "versicolor", "virginica"])
+    yield "target-classes", classes
+    regression = pn.Network([2, 3, 1], seed=6, output_activation="linear")
+    regression.train(X, [10.0 * t + 3.0 for t in T], epochs=2, scale_targets=True)
+    yield "target-scale", regression
 
 
 KINDS = list(_every_kind())

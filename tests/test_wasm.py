@@ -127,7 +127,7 @@ def _networks():
         yield "4-8-1 %s/linear" % act, net, rows(40, 4, 5.0)
 
     x = rows(60, 2)
-    labels = [[1.0 if k == (a > 0) + 2 * (b > 0) % 3 else 0.0 for k in range(3)] for a, b in x]
+    labels = [[1.0 if k == ((a > 0) + 2 * (b > 0)) % 3 else 0.0 for k in range(3)] for a, b in x]
     soft = pn.Network([2, 6, 3], seed=3, activation="tanh", output_activation="softmax",
                       loss="categorical_crossentropy")
     soft.train(x, labels, epochs=150, learning_rate=0.1)
