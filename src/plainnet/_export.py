@@ -17,7 +17,7 @@ significant digits, Python gets ``repr``.
 
 import re
 
-from . import _registry
+from . import _ctext, _registry
 from ._contract import n_parameters
 from ._version import __version__
 
@@ -147,35 +147,10 @@ def _export_c_double(net, name):
         " * operation is a runtime routine: export_c(name, precision=\"float32\") is",
         " * half the flash and much faster there.",
         " */",
-        "",
-        "#include <math.h>",
-        "",
-        "#define %s_N_INPUTS %d" % (macro, sizes[0]),
-        "#define %s_N_OUTPUTS %d" % (macro, sizes[-1]),
-        "",
-        "void %s_predict(const double *input, double *output);" % name,
-        "",
     ]
-    if scaler is not None:
-        out.append("/* input scaling: x[i] = (input[i] - mean[i]) / scale[i] */")
-        for what, values in zip(("mean", "scale"), scaler):
-            out.append("static const double %s_%s[%d] = {" % (name, what, sizes[0]))
-            out += _c_array(values, "    ")
-            out.append("};")
-        out.append("")
-    for l in range(n_layers):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        out.append("/* layer %d: %d inputs -> %d %s */" % (l + 1, n_in, n_out, acts[l]))
-        out.append("static const double %s_w%d[%d][%d] = {" % (name, l + 1, n_out, n_in))
-        for j, row in enumerate(W[l]):
-            out.append("    {")
-            out += _c_array(row, "        ")
-            out.append("    }," if j < n_out - 1 else "    }")
-        out.append("};")
-        out.append("static const double %s_b%d[%d] = {" % (name, l + 1, n_out))
-        out += _c_array(B[l], "    ")
-        out.append("};")
-        out.append("")
+    out += _ctext.prelude(name, sizes, "math.h", "double")
+    out += _ctext.scaler_tables(name, scaler, sizes[0], "double", _c_array)
+    out += _ctext.layer_tables(name, sizes, acts, W, B, "double", _c_array)
     out += [
         "void %s_predict(const double *input, double *output)" % name,
         "{",

@@ -39,7 +39,7 @@ import math
 import re
 import struct
 
-from . import _registry
+from . import _ctext, _registry
 from ._contract import n_parameters
 from ._version import __version__
 
@@ -237,35 +237,10 @@ def _float32(name, sizes, acts, W, B, scaler):
         " *",
         " * Compile with -O2 (never -ffast-math), e.g. %s." % _TARGET,
         " */",
-        "",
-        "#include <math.h>",
-        "",
-        "#define %s_N_INPUTS %d" % (macro, sizes[0]),
-        "#define %s_N_OUTPUTS %d" % (macro, sizes[-1]),
-        "",
-        "void %s_predict(const float *input, float *output);" % name,
-        "",
     ]
-    if scaler is not None:
-        out.append("/* input scaling: x[i] = (input[i] - mean[i]) / scale[i] */")
-        for what, values in zip(("mean", "scale"), scaler):
-            out.append("static const float %s_%s[%d] = {" % (name, what, sizes[0]))
-            out += _float_array(values, "    ")
-            out.append("};")
-        out.append("")
-    for l in range(n_layers):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        out.append("/* layer %d: %d inputs -> %d %s */" % (l + 1, n_in, n_out, acts[l]))
-        out.append("static const float %s_w%d[%d][%d] = {" % (name, l + 1, n_out, n_in))
-        for j, row in enumerate(W[l]):
-            out.append("    {")
-            out += _float_array(row, "        ")
-            out.append("    }," if j < n_out - 1 else "    }")
-        out.append("};")
-        out.append("static const float %s_b%d[%d] = {" % (name, l + 1, n_out))
-        out += _float_array(B[l], "    ")
-        out.append("};")
-        out.append("")
+    out += _ctext.prelude(name, sizes, "math.h", "float")
+    out += _ctext.scaler_tables(name, scaler, sizes[0], "float", _float_array)
+    out += _ctext.layer_tables(name, sizes, acts, W, B, "float", _float_array)
     out += [
         "void %s_predict(const float *input, float *output)" % name,
         "{",
@@ -442,22 +417,9 @@ def _int8(name, rows, sizes, acts, W, B, scaler):
         " *",
         " * Compile with -O2, e.g. %s." % _TARGET,
         " */",
-        "",
-        "#include <stdint.h>",
-        "",
-        "#define %s_N_INPUTS %d" % (macro, sizes[0]),
-        "#define %s_N_OUTPUTS %d" % (macro, sizes[-1]),
-        "",
-        "void %s_predict(const float *input, float *output);" % name,
-        "",
     ]
-    if scaler is not None:
-        out.append("/* input scaling: x[i] = (input[i] - mean[i]) / scale[i] */")
-        for what, values in zip(("mean", "scale"), scaler):
-            out.append("static const float %s_%s[%d] = {" % (name, what, sizes[0]))
-            out += _float_array(values, "    ")
-            out.append("};")
-        out.append("")
+    out += _ctext.prelude(name, sizes, "stdint.h", "float")
+    out += _ctext.scaler_tables(name, scaler, sizes[0], "float", _float_array)
     for l, layer in enumerate(layers):
         n_in, n_out = sizes[l], sizes[l + 1]
         k = l + 1
