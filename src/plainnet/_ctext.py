@@ -1,9 +1,29 @@
-"""Pieces of C source that every C export writes alike (float64, float32, int8):
+"""What every export writes alike: the network's parts and architecture line,
+and pieces of C source that every C export writes alike (float64, float32, int8):
 the prelude after the header comment, and the constant tables of the scaler
 and of the layers.  ``array(values, indent)`` gives the initialiser lines of
 one table in the export's own literal format."""
 
-__all__ = ["prelude", "scaler_tables", "layer_tables"]
+__all__ = ["parameters", "architecture", "prelude", "scaler_tables", "layer_tables"]
+
+
+def parameters(net):
+    """(sizes, activations, weights, biases, scaler) of ``net``.
+
+    ``scaler`` is None, or (mean, scale) lists: the network standardises each
+    input as ``(x - mean) / scale`` before the first layer, and so must the export.
+    """
+    scaler = getattr(net, "scaler", None)
+    if scaler is not None:
+        scaler = (list(scaler.mean), list(scaler.scale))
+    return net.sizes, net.activations, net.weights, net.biases, scaler
+
+
+def architecture(sizes, activations):
+    layers = ["%d inputs" % sizes[0]]
+    layers += ["%d %s" % (n, a) for n, a in zip(sizes[1:], activations)]
+    return " -> ".join(layers)
+
 
 
 def prelude(name, sizes, include, ctype):

@@ -34,24 +34,6 @@ _MAX_STACK_BYTES = 65536
 _COMPILE = "cc -std=c99 -O2 -ffp-contract=off model.c -lm"
 
 
-def _parameters(net):
-    """(sizes, activations, weights, biases, scaler) of ``net``.
-
-    ``scaler`` is None, or (mean, scale) lists: the network standardises each
-    input as ``(x - mean) / scale`` before the first layer, and so must the export.
-    """
-    scaler = getattr(net, "scaler", None)
-    if scaler is not None:
-        scaler = (list(scaler.mean), list(scaler.scale))
-    return net.sizes, net.activations, net.weights, net.biases, scaler
-
-
-def _architecture(sizes, activations):
-    layers = ["%d inputs" % sizes[0]]
-    layers += ["%d %s" % (n, a) for n, a in zip(sizes[1:], activations)]
-    return " -> ".join(layers)
-
-
 # -- C ------------------------------------------------------------------------
 
 def _c_double(v):
@@ -109,7 +91,7 @@ def export_c(net, name="plainnet_model", precision=None, quantize=None, calibrat
 
 
 def _export_c_double(net, name):
-    sizes, acts, W, B, scaler = _parameters(net)
+    sizes, acts, W, B, scaler = _ctext.parameters(net)
     macro = name.upper()
     n_layers = len(sizes) - 1
     widest = max(sizes[1:])
@@ -122,7 +104,7 @@ def _export_c_double(net, name):
     out = [
         "/* %s: a feed-forward neural network exported by plainnet %s." % (name, __version__),
         " *",
-        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
+        " * Architecture: %s (%d weights and biases)." % (_ctext.architecture(sizes, acts), n_parameters(sizes)),
         " * %s_predict(input, output) reads %s_N_INPUTS doubles and writes" % (name, macro),
         " * %s_N_OUTPUTS; it allocates nothing and needs only <math.h>%s." % (
             macro, " (%s)" % ", ".join(libm) if libm else ""),
@@ -225,11 +207,11 @@ def _py_rows(rows, indent):
 
 def export_python(net):
     """Source of a module, needing only ``math``, with ``predict(row) -> list``."""
-    sizes, acts, W, B, scaler = _parameters(net)
+    sizes, acts, W, B, scaler = _ctext.parameters(net)
     out = [
         '"""A feed-forward neural network exported by plainnet %s.' % __version__,
         "",
-        "Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
+        "Architecture: %s (%d weights and biases)." % (_ctext.architecture(sizes, acts), n_parameters(sizes)),
         "predict(row) takes N_INPUTS numbers and returns a list of N_OUTPUTS floats,",
         "the same floats as plainnet's Network.feedforward on the same machine.",
         "Needs only the math module, so it also runs where plainnet is not installed.",

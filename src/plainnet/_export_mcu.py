@@ -119,8 +119,7 @@ def _check_calibration(rows, n_inputs):
 
 
 def export_c_mcu(net, name, precision, quantize, calibration):
-    from ._export import _parameters
-    params = _parameters(net)
+    params = _ctext.parameters(net)
     if quantize is None:
         if calibration is not None:
             raise ValueError("calibration applies to quantize='int8' only")
@@ -204,7 +203,6 @@ def _float_activation(act, dst, n):
 
 
 def _float32(name, sizes, acts, W, B, scaler):
-    from ._export import _architecture
     macro = name.upper()
     n_layers = len(sizes) - 1
     hidden = sizes[1:-1]
@@ -221,7 +219,7 @@ def _float32(name, sizes, acts, W, B, scaler):
     out = [
         "/* %s: a feed-forward neural network exported by plainnet %s, in float32." % (name, __version__),
         " *",
-        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
+        " * Architecture: %s (%d weights and biases)." % (_ctext.architecture(sizes, acts), n_parameters(sizes)),
         " * %s_predict(input, output) reads %s_N_INPUTS floats and writes" % (name, macro),
         " * %s_N_OUTPUTS; it allocates nothing and needs only <math.h>%s." % (
             macro, " (%s)" % ", ".join(libm) if libm else ""),
@@ -373,7 +371,6 @@ def _plan(rows, sizes, acts, W, B, scaler):
 
 
 def _int8(name, rows, sizes, acts, W, B, scaler):
-    from ._export import _architecture
     input_scale, layers = _plan(rows, sizes, acts, W, B, scaler)
     macro = name.upper()
     n_layers = len(sizes) - 1
@@ -397,7 +394,7 @@ def _int8(name, rows, sizes, acts, W, B, scaler):
         "/* %s: a feed-forward neural network exported by plainnet %s, quantised to int8." % (
             name, __version__),
         " *",
-        " * Architecture: %s (%d weights and biases)." % (_architecture(sizes, acts), n_parameters(sizes)),
+        " * Architecture: %s (%d weights and biases)." % (_ctext.architecture(sizes, acts), n_parameters(sizes)),
         " * %s_predict(input, output) reads %s_N_INPUTS floats and writes %s_N_OUTPUTS" % (
             name, macro, macro),
         " * floats; it allocates nothing, needs only <stdint.h> and no libm.",

@@ -358,8 +358,10 @@ def _classifier_converter(scope, operator, container):
     b.node("Gather", [table, index], [label], {"axis": 0})
 
 
-def register_skl2onnx():
-    """Register converters of NetClassifier and NetRegressor with skl2onnx.
+def register_skl2onnx(classifier, regressor):
+    """Register converters of plainnet.sklearn's ``classifier`` (NetClassifier)
+    and ``regressor`` (NetRegressor) with skl2onnx (they are passed in, so that
+    this module imports nothing from plainnet.sklearn).
 
     Afterwards ``skl2onnx.to_onnx(pipeline, X)`` converts pipelines holding
     them: a NetRegressor gives its predictions, a NetClassifier ``label`` and
@@ -371,9 +373,8 @@ def register_skl2onnx():
     except ImportError as exc:
         raise ImportError("register_skl2onnx needs skl2onnx: `pip install skl2onnx` (%s)" % exc) \
             from exc
-    from .sklearn import NetClassifier, NetRegressor
-    update_registered_converter(NetRegressor, "PlainnetNetRegressor", _regressor_shape,
+    update_registered_converter(regressor, "PlainnetNetRegressor", _regressor_shape,
                                 _regressor_converter)
-    update_registered_converter(NetClassifier, "PlainnetNetClassifier", _classifier_shape,
+    update_registered_converter(classifier, "PlainnetNetClassifier", _classifier_shape,
                                 _classifier_converter,
                                 options={"zipmap": [True, False, "columns"], "nocl": [True, False]})

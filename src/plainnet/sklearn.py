@@ -485,4 +485,4 @@ def register_skl2onnx():
     gives a float64 model.
     """
     from ._onnx import register_skl2onnx as register
-    register()
+    register(NetClassifier, NetRegressor)
