@@ -153,8 +153,6 @@ def test_non_numeric_arrays_are_refused(backend, array, message):
 
 def test_predict_as_numpy_writes_the_array_directly(backend):
     """No lists in between: the same bits as predict, at input + result memory."""
-    import tracemalloc
-
     rng = np.random.default_rng(3)
     X = rng.normal(size=(20000, 20))
     net = pn.Network([20, 16, 10], seed=4, backend=backend)
@@ -163,6 +161,7 @@ def test_predict_as_numpy_writes_the_array_directly(backend):
     assert got.dtype == np.float64 and got.shape == (50, 10) and got.flags.c_contiguous
     assert got.tolist() == net.predict(small)
     if backend == "c":
+        tracemalloc = pytest.importorskip("tracemalloc", reason="this Python has no tracemalloc (PyPy)")
         tracemalloc.start()
         y = net.predict(X, as_numpy=True)
         peak = tracemalloc.get_traced_memory()[1]
