@@ -94,6 +94,8 @@ def test_info_without_a_compiled_c_core(tmp_path):
 
 
 @needs_c
+@pytest.mark.skipif(platform.python_implementation() == "PyPy",
+                    reason="PyPy's cffi is part of the interpreter: it cannot be missing")
 def test_info_when_cffi_is_missing_at_run_time():
     # (b): plainnet._pn_c is there, but cffi's runtime is not
     out = info(before="import sys; sys.modules['_cffi_backend'] = None")
@@ -114,6 +116,8 @@ def test_info_when_the_c_core_is_broken(tmp_path):
     assert "pip install --force-reinstall" in why
 
 
+@pytest.mark.skipif(platform.python_implementation() == "PyPy",
+                    reason="PyPy's cffi is part of the interpreter: it cannot be missing")
 def test_set_backend_c_says_pip_install_cffi_when_only_cffi_is_missing():
     if not HAS_C:
         pytest.skip("the C backend is not built here")

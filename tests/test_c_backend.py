@@ -93,6 +93,8 @@ sys.meta_path.insert(0, BlockCffi())
 
 
 @needs_c
+@pytest.mark.skipif(__import__("platform").python_implementation() == "PyPy",
+                    reason="PyPy's cffi is part of the interpreter: it cannot be missing")
 def test_without_cffi_the_hint_is_pip_install_cffi():
     out = run_python(BLOCK_CFFI + """
 import plainnet
