@@ -210,6 +210,8 @@ class _Lie:
         return _LyingInt(self.value)
 
 
+@pytest.mark.skipif(__import__("platform").python_implementation() == "PyPy",
+                    reason="PyPy's int.__index__ keeps an int subclass's own value differently")
 def test_as_int_converts_index_results_to_exact_ints(backend):
     v = as_int(_Lie(-2), "n")
     assert type(v) is int and v == -2
