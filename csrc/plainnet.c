@@ -26,6 +26,9 @@
  * No global or static mutable state; nothing is allocated.  The functions
  * taking a const pn_net * only read it, so they may run concurrently.
  */
+#if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
+#define _POSIX_C_SOURCE 200809L /* pthread_sigmask, sched_yield under -std=c99 */
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -74,9 +77,22 @@
 #define PN_SCALAR
 #endif
 
+/* Threads (POSIX): none elsewhere, or with -DPN_NO_THREADS; the bits are the same. */
+#if !defined(PN_NO_THREADS) && defined(__GNUC__) && (defined(__unix__) || defined(__APPLE__)) \
+    && !defined(__EMSCRIPTEN__) && !defined(__wasi__)
+#define PN_THREADS 1
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#endif
+#define PN_MAX_THREADS 64
+#define PN_WORK_PER_THREAD 262144.0 /* multiply-adds: about 100 us */
+
 #define PN_MAGIC 0x706c6e31u /* "pln1" */
 #define PN_ALIGN 64          /* bytes: arrays start on cache lines */
 #define PN_NARROW 4          /* layers this wide or wider use the blocked kernels */
+#define PN_BLOCK_ROWS 64     /* most rows in a block (see "blocks of rows") */
+#define PN_BLOCK_DOUBLES (1u << 18) /* a block's area is at most about 2 MiB, if a row fits */
 
 /* ---- the network block ---------------------------------------------------- */
 
@@ -88,6 +104,7 @@ typedef struct {
     size_t w;   /* store offset of the j-major mirror W[j * n_in + i]; layers >= 1 only */
     size_t z;   /* scratch offset of this layer's pre-activations */
     size_t out; /* scratch offset of this layer's outputs */
+    size_t bz;  /* block offset of its pre-activations, block_rows x n_out; outputs follow */
 } pn_layer;
 
 struct pn_net {
@@ -97,6 +114,7 @@ struct pn_net {
     size_t bytes;       /* pn_net_bytes of its sizes: the block is at least this long */
     int epoch_open;     /* pn_epoch_begin saved the parameters */
     size_t epochs;      /* epochs completed since pn_net_init */
+    size_t threads;     /* pn_set_threads (read and written atomically) */
     size_t n_layers;
     size_t n_params;    /* length of the flat layout */
     size_t n_store;     /* doubles of the internal store (with padding) */
@@ -104,8 +122,12 @@ struct pn_net {
     size_t max_width;
     int narrow;         /* every layer has fewer than PN_NARROW neurons */
     size_t dbuf, sbuf, gbuf; /* scratch offsets */
+    size_t block_rows;  /* rows of a block (see "blocks of rows" below) */
+    size_t block_len;   /* doubles of a block's area (pn_block_scratch_len) */
+    size_t block;       /* offset (doubles) of the network's own block area */
+    size_t block_d;     /* block offset of the deltas (two arrays of block_rows x max_width) */
     size_t data;        /* byte offset from the struct to its doubles */
-    size_t store, saved, work, gsum; /* offsets (doubles) of the four areas */
+    size_t store, saved, work, gsum; /* offsets (doubles) of the areas */
     pn_layer layer[];
 };
 
@@ -154,12 +176,24 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
     size_t n_params = 0, store = 0, scratch = 0, max_width = 0, nw;
     size_t dbuf, sbuf, gbuf;
 
+    size_t per_row, rows, bpos, bd;
+
     if (sizes == NULL || n_sizes < 2) return 0;
     n_layers = n_sizes - 1;
     for (l = 0; l < n_sizes; l++) {
         if (sizes[l] == 0) return 0;
         if (sizes[l] > max_width) max_width = sizes[l];
     }
+    /* A block of rows holds, per row: inputs, targets, weight, loss, every
+     * layer's pre-activations and outputs, and two rows of deltas. */
+    if (!add_ok(sizes[0], sizes[n_layers], &per_row) || !add_ok(per_row, 2, &per_row)) return 0;
+    for (l = 1; l < n_sizes; l++)
+        if (!add_ok(per_row, sizes[l], &per_row) || !add_ok(per_row, sizes[l], &per_row)) return 0;
+    if (!add_ok(per_row, max_width, &per_row) || !add_ok(per_row, max_width, &per_row)) return 0;
+    rows = PN_BLOCK_DOUBLES / per_row;
+    if (rows > PN_BLOCK_ROWS) rows = PN_BLOCK_ROWS;
+    if (rows == 0) rows = 1;
+    bpos = rows * (sizes[0] + sizes[n_layers] + 2); /* rows * per_row fits: checked below */
     for (l = 0; l < n_layers; l++) {
         const size_t n_in = sizes[l], n_out = sizes[l + 1];
         pn_layer layer;
@@ -172,6 +206,8 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         layer.w = 0;
         if (l > 0 && !place(&store, nw, &layer.w)) return 0;
         if (!place(&scratch, n_out, &layer.z) || !place(&scratch, n_out, &layer.out)) return 0;
+        layer.bz = bpos;
+        bpos += 2 * rows * n_out;
         if (net != NULL) {
             layer.act = net->layer[l].act;
             net->layer[l] = layer;
@@ -180,9 +216,11 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
     if (!place(&scratch, max_width, &dbuf)
         || !place(&scratch, max_width, &sbuf) || !place(&scratch, max_width, &gbuf))
         return 0;
-    /* store + saved copy + training scratch + mini-batch gradient sums */
+    bd = bpos;
+    if (!mul_ok(rows, per_row, &bpos)) return 0;
+    /* store + saved copy + training scratch + mini-batch gradient sums + block */
     if (!mul_ok(store, 2, &doubles) || !add_ok(doubles, scratch, &doubles)
-        || !add_ok(doubles, n_params, &doubles))
+        || !add_ok(doubles, n_params, &doubles) || !add_ok(doubles, bpos, &doubles))
         return 0;
     if (!mul_ok(n_layers, sizeof(pn_layer), &header)
         || !add_ok(header, offsetof(struct pn_net, layer), &header))
@@ -204,6 +242,10 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         net->saved = store;
         net->work = 2 * store;
         net->gsum = 2 * store + scratch;
+        net->block = net->gsum + n_params;
+        net->block_rows = rows;
+        net->block_len = bpos;
+        net->block_d = bd;
         {
             const uintptr_t addr = (uintptr_t)net;
             const uintptr_t start = (addr + header + PN_ALIGN - 1) / PN_ALIGN * PN_ALIGN;
@@ -261,6 +303,7 @@ int pn_net_init(void *mem, size_t bytes, size_t n_sizes, const size_t *sizes,
     for (l = 0; l + 1 < n_sizes; l++) net->layer[l].act = activations[l];
     layout(n_sizes, sizes, net);
     net->loss = loss;
+    net->threads = 1;
     net->epoch_open = 0;
     net->bytes = need;
     net->magic = PN_MAGIC;
@@ -299,6 +342,48 @@ size_t pn_n_params(const pn_net *net)
 size_t pn_scratch_len(const pn_net *net)
 {
     return check_net(net) == PN_OK ? net->scratch_len : 0;
+}
+
+size_t pn_block_scratch_len(const pn_net *net)
+{
+    return check_net(net) == PN_OK ? net->block_len : 0;
+}
+
+int pn_set_threads(pn_net *net, size_t n)
+{
+    CHECK_NET(net);
+    if (n == 0) return PN_EINVAL;
+    if (n > PN_MAX_THREADS) n = PN_MAX_THREADS;
+#if defined(__GNUC__)
+    __atomic_store_n(&net->threads, n, __ATOMIC_RELAXED);
+#else
+    net->threads = n;
+#endif
+    return PN_OK;
+}
+
+size_t pn_max_threads(void)
+{
+#ifdef PN_THREADS
+    return PN_MAX_THREADS;
+#else
+    return 1;
+#endif
+}
+
+/* Threads for `work` multiply-adds: the network's setting, but at least
+ * PN_WORK_PER_THREAD of work each (starting a thread costs some 20 us). */
+static size_t threads_for(const pn_net *net, double work)
+{
+#if defined(__GNUC__)
+    size_t n = __atomic_load_n(&net->threads, __ATOMIC_RELAXED);
+#else
+    size_t n = net->threads;
+#endif
+    const double most = work / PN_WORK_PER_THREAD;
+    if (n == 0) n = 1;
+    if (most < (double)n) n = most < 1.0 ? 1 : (size_t)most;
+    return n;
 }
 
 int pn_net_check(const void *mem, size_t bytes)
@@ -799,6 +884,594 @@ static void shuffle(size_t *order, size_t n, uint64_t *state)
     }
 }
 
+/* ---- teams of threads -------------------------------------------------------------- */
+
+/* A team runs one job on n threads, each the same code (SPMD): member id
+ * computes its share of every step's independent results (share), and
+ * team_sync waits until every member has finished the step.  No result
+ * depends on the team's size: every sum is computed whole, in its order, by
+ * one member, and the sums over rows are added up by member 0 alone. */
+typedef struct {
+    unsigned arrived, generation, n;
+} pn_sync;
+
+typedef struct {
+    size_t id, n;
+    pn_sync *sync;
+} pn_team;
+
+typedef void (*pn_job)(void *job, const pn_team *team);
+
+/* [*lo, *hi): member id's share of n units. */
+PN_INLINE void share(const pn_team *team, size_t n, size_t *lo, size_t *hi)
+{
+    *lo = n / team->n * team->id + (team->id < n % team->n ? team->id : n % team->n);
+    *hi = *lo + n / team->n + (team->id < n % team->n ? 1 : 0);
+}
+
+static void team_sync(const pn_team *team)
+{
+#ifdef PN_THREADS
+    pn_sync *s = team->sync;
+    unsigned gen, spins = 0;
+    if (team->n <= 1) return;
+    gen = __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&s->arrived, 1, __ATOMIC_ACQ_REL) == team->n) {
+        __atomic_store_n(&s->arrived, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->generation, gen + 1, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&s->generation, __ATOMIC_ACQUIRE) == gen)
+        if (++spins >= 64) { /* a busy machine: let the others run */
+            spins = 0;
+            sched_yield();
+        }
+#else
+    (void)team;
+#endif
+}
+
+#ifdef PN_THREADS
+typedef struct {
+    pn_job fn;
+    void *job;
+    pn_team team;
+} pn_member;
+
+static void *member_main(void *arg)
+{
+    pn_member *m = (pn_member *)arg;
+    unsigned n;
+    while ((n = __atomic_load_n(&m->team.sync->n, __ATOMIC_ACQUIRE)) == 0) sched_yield();
+    m->team.n = n;
+    m->fn(m->job, &m->team);
+    return NULL;
+}
+#endif
+
+/* Run job on n threads (the caller's and n - 1 new ones, which exist only
+ * during the call: nothing outlives it, so fork() stays safe).  If a thread
+ * cannot be started, the team is smaller: the results are the same. */
+static void run_team(size_t n, pn_job fn, void *job)
+{
+    pn_team team;
+#ifdef PN_THREADS
+    pthread_t threads[PN_MAX_THREADS];
+    pn_member members[PN_MAX_THREADS];
+    pn_sync sync;
+    sigset_t all, old;
+    size_t k, started = 1;
+    if (n > 1) {
+        if (n > PN_MAX_THREADS) n = PN_MAX_THREADS;
+        sync.arrived = sync.generation = sync.n = 0;
+        sigfillset(&all); /* signals go to the caller's thread, never to a member */
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        for (k = 1; k < n; k++) {
+            members[k].fn = fn;
+            members[k].job = job;
+            members[k].team.id = k;
+            members[k].team.n = 0;
+            members[k].team.sync = &sync;
+            if (pthread_create(&threads[k], NULL, member_main, &members[k]) != 0) break;
+            started++;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        team.id = 0;
+        team.n = started;
+        team.sync = &sync;
+        __atomic_store_n(&sync.n, (unsigned)started, __ATOMIC_RELEASE);
+        fn(job, &team);
+        for (k = 1; k < started; k++) pthread_join(threads[k], NULL);
+        return;
+    }
+#endif
+    (void)n;
+    team.id = 0;
+    team.n = 1;
+    team.sync = NULL;
+    fn(job, &team);
+}
+
+/* ---- matrix products that keep every sum's order ------------------------------------ */
+
+/* C = C0 + A B, where each c(m, n) is the sum over k of a(m, k) * b(k, n),
+ * added one term at a time in k order to C0 (0.0 when `first`, else C's
+ * value): exactly the dot products of the order contract, computed many at a
+ * time.  With s, each term is s[k] * (a(m, k) * b(k, n)) (sample weights).
+ * a(m, k) is a[m * rsa + k * csa], b(k, n) is b[k * ldb + n], c(m, n) is
+ * c[m * ldc + n].  Tiles of 4 x 8 sums stay in registers (8 vectors of 4:
+ * one vector lane is one sum), and K is cut into runs of PN_KC so that the
+ * part of B a tile reads stays in L1; between runs the sums wait in C.
+ * Vectors here only ever hold independent sums, and multiply and add are
+ * separate operations (no FMA), so every lane is the scalar sum's bits. */
+#define PN_KC 256
+#define PN_MR 4
+#define PN_NR 8
+
+#if defined(__GNUC__)
+typedef double pn_v4 __attribute__((vector_size(32)));
+
+/* Macros, not functions: a function returning a vector would change the ABI
+ * of the baseline copy (GCC warns of it), though it is always inlined. */
+#define V4_LOAD(dst, p) memcpy(&(dst), (p), sizeof(pn_v4))
+#define V4_STORE(p, src) memcpy((p), &(src), sizeof(pn_v4))
+#define V4_ALL(dst, x)                             \
+    do {                                           \
+        const double x_ = (x);                     \
+        (dst) = (pn_v4){x_, x_, x_, x_};           \
+    } while (0)
+
+/* MR rows x 4*NV columns. */
+PN_INLINE void tile_v(const size_t MR, const size_t NV, size_t K, const double *a, size_t rsa,
+                      size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
+                      const double *s, const int first, const int scaled)
+{
+    pn_v4 acc[PN_MR][2], bv[2], ar, sk, p;
+    size_t r, v, k;
+    for (r = 0; r < MR; r++)
+        for (v = 0; v < NV; v++) {
+            if (first) V4_ALL(acc[r][v], 0.0);
+            else V4_LOAD(acc[r][v], c + r * ldc + 4 * v);
+        }
+    for (k = 0; k < K; k++) {
+        const double *bk = b + k * ldb;
+        for (v = 0; v < NV; v++) V4_LOAD(bv[v], bk + 4 * v);
+        if (scaled) V4_ALL(sk, s[k]);
+        for (r = 0; r < MR; r++) {
+            V4_ALL(ar, a[r * rsa + k * csa]);
+            for (v = 0; v < NV; v++) {
+                p = ar * bv[v];
+                if (scaled) p = sk * p;
+                acc[r][v] = acc[r][v] + p;
+            }
+        }
+    }
+    for (r = 0; r < MR; r++)
+        for (v = 0; v < NV; v++) V4_STORE(c + r * ldc + 4 * v, acc[r][v]);
+}
+#endif
+
+/* MR rows x 1 column. */
+PN_INLINE void tile_s(const size_t MR, size_t K, const double *a, size_t rsa, size_t csa,
+                      const double *b, size_t ldb, double *c, size_t ldc, const double *s,
+                      const int first, const int scaled)
+{
+    double acc[PN_MR];
+    size_t r, k;
+    for (r = 0; r < MR; r++) acc[r] = first ? 0.0 : c[r * ldc];
+    for (k = 0; k < K; k++) {
+        const double bk = b[k * ldb];
+        for (r = 0; r < MR; r++) {
+            double p = a[r * rsa + k * csa] * bk;
+            if (scaled) p = s[k] * p;
+            acc[r] = acc[r] + p;
+        }
+    }
+    for (r = 0; r < MR; r++) c[r * ldc] = acc[r];
+}
+
+/* MR rows x nw (<= PN_NR) columns. */
+PN_INLINE void tile(const size_t MR, size_t nw, size_t K, const double *a, size_t rsa, size_t csa,
+                    const double *b, size_t ldb, double *c, size_t ldc, const double *s,
+                    const int first, const int scaled)
+{
+    size_t n = 0;
+#if defined(__GNUC__)
+    if (nw == PN_NR) {
+        tile_v(MR, 2, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled);
+        return;
+    }
+    if (nw >= 4) {
+        tile_v(MR, 1, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled);
+        n = 4;
+    }
+#endif
+    for (; n < nw; n++) tile_s(MR, K, a, rsa, csa, b + n, ldb, c + n, ldc, s, first, scaled);
+}
+
+PN_INLINE void tile_rows(size_t mr, size_t nw, size_t K, const double *a, size_t rsa, size_t csa,
+                         const double *b, size_t ldb, double *c, size_t ldc, const double *s,
+                         const int first, const int scaled)
+{
+    switch (mr) {
+    case 4: tile(4, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
+    case 3: tile(3, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
+    case 2: tile(2, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
+    default: tile(1, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
+    }
+}
+
+/* The M x N product, member team->id's share of its tiles (no sync). */
+PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
+                         size_t rsa, size_t csa, const double *b, size_t ldb, double *c,
+                         size_t ldc, const double *s, int first)
+{
+    const size_t m_tiles = (M + PN_MR - 1) / PN_MR, n_tiles = (N + PN_NR - 1) / PN_NR;
+    size_t u0, u1, u, k0, m, n;
+    share(team, m_tiles * n_tiles, &u0, &u1);
+    if (K == 0) { /* empty sums */
+        for (u = u0; u < u1; u++) {
+            const size_t n0 = u / m_tiles * PN_NR, m0 = u % m_tiles * PN_MR;
+            for (m = m0; m < M && m < m0 + PN_MR; m++)
+                for (n = n0; n < N && n < n0 + PN_NR; n++)
+                    if (first) c[m * ldc + n] = 0.0;
+        }
+        return;
+    }
+    for (k0 = 0; k0 < K; k0 += PN_KC) {
+        const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
+        const int fresh = first && k0 == 0;
+        for (u = u0; u < u1; u++) {
+            const size_t n0 = u / m_tiles * PN_NR, m0 = u % m_tiles * PN_MR;
+            const size_t mr = M - m0 < PN_MR ? M - m0 : PN_MR;
+            const size_t nw = N - n0 < PN_NR ? N - n0 : PN_NR;
+            const double *ak = a + m0 * rsa + k0 * csa, *bk = b + k0 * ldb;
+            double *ct = c + m0 * ldc + n0;
+            if (s != NULL) {
+                if (fresh) tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, s + k0, 1, 1);
+                else tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, s + k0, 0, 1);
+            } else {
+                if (fresh) tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, NULL, 1, 0);
+                else tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, NULL, 0, 0);
+            }
+        }
+    }
+}
+
+typedef void (*pn_gemm)(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
+                        size_t rsa, size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
+                        const double *s, int first);
+
+/* ---- blocks of rows ------------------------------------------------------------------ */
+
+/* Prediction, losses and mini-batches run blocks of up to block_rows rows
+ * through each layer at once, as matrix products (Z = A WT, then + b, then
+ * f), in an area laid out by layout(): per block, the gathered inputs,
+ * targets, weights and losses of its rows, each layer's pre-activations and
+ * outputs (layer->bz), and two arrays of deltas (block_d).  The network owns
+ * one area (training); pn_predict and pn_loss take one as scratch. */
+
+/* Outputs of layer l for the block's rows in the area blk. */
+PN_INLINE double *block_z(const pn_net *net, double *blk, size_t l)
+{
+    return blk + net->layer[l].bz;
+}
+
+PN_INLINE double *block_out(const pn_net *net, double *blk, size_t l)
+{
+    return blk + net->layer[l].bz + net->block_rows * net->layer[l].n_out;
+}
+
+/* Forward nb rows (x, row stride ldx) through every layer into blk. */
+PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *net,
+                             const double *store, const double *x, size_t ldx, size_t nb,
+                             double *blk)
+{
+    const double *a = x;
+    size_t lda = ldx, l, r, r0, r1, j;
+    share(team, nb, &r0, &r1);
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        const size_t n_out = L->n_out;
+        const double *b = store + L->b;
+        double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
+        gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1);
+        team_sync(team);
+        for (r = r0; r < r1; r++) {
+            double *zr = z + r * n_out;
+            for (j = 0; j < n_out; j++) zr[j] = zr[j] + b[j];
+            activate(L->act, zr, y + r * n_out, n_out);
+        }
+        team_sync(team);
+        a = y;
+        lda = n_out;
+    }
+}
+
+/* pn_predict: blocks of rows of x into y. */
+typedef struct {
+    const pn_net *net;
+    const double *x;
+    double *y, *blk;
+    size_t n_rows;
+} pn_predict_job;
+
+PN_INLINE void predict_job_body(pn_gemm gemm, pn_predict_job *job, const pn_team *team)
+{
+    const pn_net *net = job->net;
+    const double *store = area_c(net, net->store);
+    const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+    const double *out = block_out(net, job->blk, net->n_layers - 1);
+    size_t r0, r, lo, hi;
+    for (r0 = 0; r0 < job->n_rows; r0 += net->block_rows) {
+        const size_t nb = job->n_rows - r0 < net->block_rows ? job->n_rows - r0 : net->block_rows;
+        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk);
+        share(team, nb, &lo, &hi);
+        for (r = lo; r < hi; r++)
+            memcpy(job->y + (r0 + r) * n_out, out + r * n_out, n_out * sizeof(double));
+        team_sync(team);
+    }
+}
+
+/* pn_loss and pn_loss_weighted (w not NULL): the sums over rows, in order. */
+typedef struct {
+    const pn_net *net;
+    const double *x, *t, *w;
+    double *blk;
+    size_t n_rows;
+    double total, wsum;
+} pn_loss_job;
+
+PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team)
+{
+    const pn_net *net = job->net;
+    const pn_layer *last = last_layer(net);
+    const double *store = area_c(net, net->store);
+    const size_t n_in = net->layer[0].n_in, n_out = last->n_out, R = net->block_rows;
+    const double *out = block_out(net, job->blk, net->n_layers - 1);
+    const double *z = block_z(net, job->blk, net->n_layers - 1);
+    double *losses = job->blk + R * (n_in + n_out + 1);
+    double total = 0.0, wsum = 0.0;
+    size_t r0, r, lo, hi;
+    for (r0 = 0; r0 < job->n_rows; r0 += R) {
+        const size_t nb = job->n_rows - r0 < R ? job->n_rows - r0 : R;
+        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk);
+        share(team, nb, &lo, &hi);
+        for (r = lo; r < hi; r++)
+            losses[r] = sample_loss(net->loss, job->t + (r0 + r) * n_out, out + r * n_out,
+                                    z + r * n_out, n_out);
+        team_sync(team);
+        if (team->id == 0) {
+            for (r = 0; r < nb; r++) {
+                if (job->w == NULL) {
+                    total += losses[r];
+                } else if (job->w[r0 + r] != 0.0) {
+                    total += job->w[r0 + r] * losses[r];
+                    wsum += job->w[r0 + r];
+                }
+            }
+        }
+        team_sync(team);
+    }
+    if (team->id == 0) {
+        job->total = total;
+        job->wsum = wsum;
+    }
+}
+
+/* ---- mini-batches and optimizers (twins of _py_backend._step) ------------------------ */
+
+/* Step n parameters p[k] from gradient sums g[k] over nb samples, with
+ * their optimizer state m[k] (momentum, Adam) and v[k] (Adam); wd: weight
+ * decay.  One loop per optimizer, contiguous, so that the compiler runs
+ * independent parameters side by side (sqrt and division included: both are
+ * correctly rounded, in vectors as alone). */
+PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
+                           const double *PN_RESTRICT gs, double *PN_RESTRICT m,
+                           double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
+                           double adam_step, double bc2)
+{
+    size_t k;
+    if (opt->kind == PN_OPT_ADAM) {
+        const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
+        const double eps = opt->epsilon;
+        for (k = 0; k < n; k++) {
+            double g = gs[k] / nb, mk, vk;
+            if (wd != 0.0) g = g + wd * p[k];
+            mk = b1 * m[k] + c1 * g;
+            vk = b2 * v[k] + c2 * (g * g);
+            m[k] = mk;
+            v[k] = vk;
+            p[k] = p[k] - adam_step * (mk / (sqrt(vk) / bc2 + eps));
+        }
+    } else if (opt->kind == PN_OPT_MOMENTUM) {
+        const double mu = opt->momentum;
+        const int nesterov = opt->nesterov;
+        for (k = 0; k < n; k++) {
+            double g = gs[k] / nb, b;
+            if (wd != 0.0) g = g + wd * p[k];
+            b = mu * m[k] + g;
+            m[k] = b;
+            p[k] = p[k] - lr * (nesterov ? g + mu * b : b);
+        }
+    } else {
+        for (k = 0; k < n; k++) {
+            double g = gs[k] / nb;
+            if (wd != 0.0) g = g + wd * p[k];
+            p[k] = p[k] - lr * g;
+        }
+    }
+}
+
+/* Member team->id's share of one optimizer step of every parameter, from the
+ * gradient sums in gsum over nb samples.  The sums and the optimizer state
+ * are in the core's layout (plainnet.h: per layer, the weights i-major, as
+ * WT, then the biases), so a step is one contiguous loop over WT, the sums
+ * and the state; layers >= 1 then copy their new weights to the mirror. */
+PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *opt, double lr,
+                          double nb, double *buf, double adam_step, double bc2)
+{
+    double *store = area(net, net->store);
+    const double *gsum = area_c(net, net->gsum);
+    const size_t n = net->n_params;
+    double *m = opt->kind == PN_OPT_SGD ? NULL : buf, *v = opt->kind == PN_OPT_ADAM ? buf + n : NULL;
+    size_t l, at = 0, i, j, i0, i1, j0, j1;
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        const size_t n_in = L->n_in, n_out = L->n_out;
+        double *wt = store + L->wt, *b = store + L->b;
+        /* rows i of WT (and columns of the mirror) in groups of 8: no cache
+         * line of the mirror is written by two members */
+        share(team, (n_in + 7) / 8, &i0, &i1);
+        i0 *= 8;
+        i1 = i1 * 8 < n_in ? i1 * 8 : n_in;
+        if (i1 > i0) {
+            const size_t k = i0 * n_out, len = (i1 - i0) * n_out;
+            step_params(opt, wt + k, gsum + at + k, m != NULL ? m + at + k : NULL,
+                        v != NULL ? v + at + k : NULL, len, lr, nb, opt->weight_decay, adam_step,
+                        bc2);
+            if (l > 0) {
+                double *mirror = store + L->w;
+                for (j = 0; j < n_out; j++)
+                    for (i = i0; i < i1; i++) mirror[j * n_in + i] = wt[i * n_out + j];
+            }
+        }
+        at += n_in * n_out;
+        share(team, n_out, &j0, &j1);
+        if (j1 > j0)
+            step_params(opt, b + j0, gsum + at + j0, m != NULL ? m + at + j0 : NULL,
+                        v != NULL ? v + at + j0 : NULL, j1 - j0, lr, nb, 0.0, adam_step, bc2);
+        at += n_out;
+    }
+}
+
+/* pn_epoch_batches and pn_epoch_batches_weighted (w not NULL). */
+typedef struct {
+    pn_net *net;
+    const double *x, *t, *w;
+    const size_t *order;
+    size_t first, count, batch_size;
+    double lr;
+    const pn_optimizer *opt;
+    double *buffers, *adam_state;
+    double total;
+} pn_batch_job;
+
+PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *team)
+{
+    pn_net *net = job->net;
+    const pn_layer *last = last_layer(net);
+    const pn_optimizer *opt = job->opt;
+    const double *store = area_c(net, net->store);
+    double *gsum = area(net, net->gsum), *blk = area(net, net->block);
+    const size_t R = net->block_rows, n_in = net->layer[0].n_in, n_out = last->n_out;
+    const size_t L_last = net->n_layers - 1, end = job->first + job->count;
+    double *xb = blk, *tb = xb + R * n_in, *sb = tb + R * n_out, *losses = sb + R;
+    double *dbuf = blk + net->block_d, *gbuf = dbuf + R * net->max_width;
+    const double *w = job->w;
+    double total = job->total;
+    size_t rows[PN_BLOCK_ROWS];
+    size_t start, p, nb, r, lo, hi, l, j, j0, j1, at;
+
+    for (start = job->first; start < end; start += job->batch_size) {
+        const size_t stop = end - start > job->batch_size ? start + job->batch_size : end;
+        double wsum = 0.0; /* every member sums the same weights in the same order */
+        int fresh = 1;
+        p = start;
+        while (p < stop) {
+            double *d = dbuf, *g = gbuf, *tmp;
+            /* the block: the batch's next rows (of weight > 0) */
+            for (nb = 0; p < stop && nb < R; p++) {
+                const size_t row = job->order != NULL ? job->order[p] : p;
+                if (w != NULL && w[row] == 0.0) continue; /* as if the row were absent */
+                rows[nb++] = row;
+                if (w != NULL) wsum += w[row];
+            }
+            if (nb == 0) break;
+            share(team, nb, &lo, &hi);
+            for (r = lo; r < hi; r++) {
+                memcpy(xb + r * n_in, job->x + rows[r] * n_in, n_in * sizeof(double));
+                memcpy(tb + r * n_out, job->t + rows[r] * n_out, n_out * sizeof(double));
+                sb[r] = w != NULL ? w[rows[r]] : 1.0;
+            }
+            team_sync(team);
+            block_forward(gemm, team, net, store, xb, n_in, nb, blk);
+            {
+                const double *y = block_out(net, blk, L_last), *z = block_z(net, blk, L_last);
+                for (r = lo; r < hi; r++) {
+                    losses[r] = sample_loss(net->loss, tb + r * n_out, y + r * n_out,
+                                            z + r * n_out, n_out);
+                    output_delta(net->loss, last->act, tb + r * n_out, y + r * n_out,
+                                 z + r * n_out, d + r * n_out, n_out);
+                }
+            }
+            team_sync(team);
+            if (team->id == 0)
+                for (r = 0; r < nb; r++) total += w != NULL ? sb[r] * losses[r] : losses[r];
+            /* backward: per layer, the gradient sums over the block's rows
+             * (dW = D^T A, in row order, onto the sums of earlier blocks),
+             * then the deltas of the layer below (G = D W, times f') */
+            at = net->n_params;
+            for (l = net->n_layers; l-- > 0;) {
+                const pn_layer *L = &net->layer[l];
+                const size_t ni = L->n_in, no = L->n_out;
+                const double *a = l == 0 ? xb : block_out(net, blk, l - 1);
+                double *wg, *bg;
+                at -= ni * no + no;
+                wg = gsum + at;
+                bg = wg + ni * no;
+                /* dWT[i][j]: the core's layout of the sums (see step_share) */
+                gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh);
+                share(team, no, &j0, &j1);
+                if (fresh)
+                    for (j = j0; j < j1; j++) bg[j] = 0.0;
+                for (r = 0; r < nb; r++) {
+                    const double *dr = d + r * no;
+                    if (w != NULL) {
+                        const double sr = sb[r];
+                        for (j = j0; j < j1; j++) bg[j] = bg[j] + sr * dr[j];
+                    } else {
+                        for (j = j0; j < j1; j++) bg[j] = bg[j] + dr[j];
+                    }
+                }
+                if (l > 0) {
+                    const pn_layer *below = &net->layer[l - 1];
+                    const double *zb = block_z(net, blk, l - 1);
+                    gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1);
+                    team_sync(team);
+                    for (r = lo; r < hi; r++)
+                        times_derivative(below->act, g + r * ni, zb + r * ni, a + r * ni,
+                                         g + r * ni, ni);
+                    team_sync(team);
+                    tmp = d;
+                    d = g;
+                    g = tmp;
+                }
+            }
+            team_sync(team); /* the block's area is reused, the sums are read */
+            fresh = 0;
+        }
+        if (w != NULL && wsum == 0.0) continue; /* a batch of weight 0 makes no step */
+        {
+            const double nbatch = w != NULL ? wsum : (double)(stop - start);
+            double adam_step = 0.0, bc2 = 0.0, b1t = 0.0, b2t = 0.0;
+            if (opt->kind == PN_OPT_ADAM) {
+                b1t = job->adam_state[0] * opt->beta1;
+                b2t = job->adam_state[1] * opt->beta2;
+                adam_step = job->lr / (1.0 - b1t);
+                bc2 = sqrt(1.0 - b2t);
+            }
+            step_share(team, net, opt, job->lr, nbatch, job->buffers, adam_step, bc2);
+            team_sync(team); /* every member read adam_state, the parameters moved */
+            if (team->id == 0 && opt->kind == PN_OPT_ADAM) {
+                job->adam_state[0] = b1t;
+                job->adam_state[1] = b2t;
+            }
+        }
+    }
+    if (team->id == 0) job->total = total;
+}
+
 /* ---- the loops over rows (PN_DISPATCH: one AVX2 and one baseline copy) --------------- */
 
 PN_INLINE void predict_rows_body(const pn_net *net, const double *x, size_t n_rows, double *y,
@@ -879,6 +1552,24 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     {                                                                                         \
         return train_rows_body(net, x, t, order, first, count, lr, total);                    \
     }                                                                                         \
+    static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
+                              const double *a, size_t rsa, size_t csa, const double *b,       \
+                              size_t ldb, double *c, size_t ldc, const double *s, int first)  \
+    {                                                                                         \
+        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first);                      \
+    }                                                                                         \
+    static void predict_job_##suffix(void *job, const pn_team *team)                          \
+    {                                                                                         \
+        predict_job_body(gemm_##suffix, (pn_predict_job *)job, team);                         \
+    }                                                                                         \
+    static void loss_job_##suffix(void *job, const pn_team *team)                             \
+    {                                                                                         \
+        loss_job_body(gemm_##suffix, (pn_loss_job *)job, team);                               \
+    }                                                                                         \
+    static void batch_job_##suffix(void *job, const pn_team *team)                            \
+    {                                                                                         \
+        batch_job_body(gemm_##suffix, (pn_batch_job *)job, team);                             \
+    }                                                                                         \
     static size_t train_epochs_##suffix(pn_net *net, const double *x, const double *t,       \
                                         size_t n_rows, size_t first, size_t epochs,           \
                                         const double *lrs, uint64_t *rng, size_t *order,      \
@@ -893,8 +1584,10 @@ PN_AVX2_BEGIN
 PN_ROW_LOOPS(avx2)
 PN_AVX2_END
 #define PN_PICK(f, args) (__builtin_cpu_supports("avx2") ? f##_avx2 args : f##_base args)
+#define PN_PICK_FN(f) (__builtin_cpu_supports("avx2") ? f##_avx2 : f##_base)
 #else
 #define PN_PICK(f, args) (f##_base args)
+#define PN_PICK_FN(f) (f##_base)
 #endif
 
 static void predict_rows(const pn_net *net, const double *x, size_t n_rows, double *y,
@@ -963,8 +1656,36 @@ int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size
     if ((rc = check_data(net, x, x_len, y, y_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
         return rc;
     if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
-    predict_rows(net, x, n_rows, y, scratch);
+    if (scratch_len >= net->block_len) {
+        pn_predict_job job;
+        job.net = net;
+        job.x = x;
+        job.y = y;
+        job.blk = scratch;
+        job.n_rows = n_rows;
+        run_team(threads_for(net, (double)n_rows * (double)net->n_params), PN_PICK_FN(predict_job),
+                 &job);
+    } else {
+        predict_rows(net, x, n_rows, y, scratch);
+    }
     return PN_OK;
+}
+
+/* The loss sums of pn_loss (w NULL) and pn_loss_weighted over blocks of rows. */
+static void block_losses(const pn_net *net, const double *x, const double *t, const double *w,
+                         size_t n_rows, double *scratch, double *total, double *wsum)
+{
+    pn_loss_job job;
+    job.net = net;
+    job.x = x;
+    job.t = t;
+    job.w = w;
+    job.blk = scratch;
+    job.n_rows = n_rows;
+    job.total = job.wsum = 0.0;
+    run_team(threads_for(net, (double)n_rows * (double)net->n_params), PN_PICK_FN(loss_job), &job);
+    *total = job.total;
+    *wsum = job.wsum;
 }
 
 int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
@@ -977,7 +1698,13 @@ int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, s
         return rc;
     if (loss == NULL) return PN_EINVAL;
     if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
-    *loss = loss_rows(net, x, t, n_rows, scratch);
+    if (scratch_len >= net->block_len) {
+        double total, wsum;
+        block_losses(net, x, t, NULL, n_rows, scratch, &total, &wsum);
+        *loss = total / (double)n_rows;
+    } else {
+        *loss = loss_rows(net, x, t, n_rows, scratch);
+    }
     return PN_OK;
 }
 
@@ -1046,64 +1773,6 @@ int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double 
     return PN_OK;
 }
 
-/* ---- mini-batches and optimizers (twins of _py_backend._step) ------------------------ */
-
-/* One optimizer step of parameter p with gradient g and its state in buf[k],
- * buf[n + k] (n = n_params); adam_step and bc2 are the step's Adam factors. */
-PN_INLINE double optimizer_step(const pn_optimizer *opt, double lr, double p, double g, double *buf,
-                                size_t n, size_t k, double adam_step, double bc2)
-{
-    if (opt->kind == PN_OPT_MOMENTUM) {
-        const double b = opt->momentum * buf[k] + g;
-        buf[k] = b;
-        return p - lr * (opt->nesterov ? g + opt->momentum * b : b);
-    }
-    if (opt->kind == PN_OPT_ADAM) {
-        const double m = opt->beta1 * buf[k] + (1.0 - opt->beta1) * g;
-        const double v = opt->beta2 * buf[n + k] + (1.0 - opt->beta2) * (g * g);
-        buf[k] = m;
-        buf[n + k] = v;
-        return p - adam_step * (m / (sqrt(v) / bc2 + opt->epsilon));
-    }
-    return p - lr * g;
-}
-
-/* Step every parameter from the gradient sums gsum over nb samples. */
-static void batch_step(pn_net *net, const pn_optimizer *opt, double lr, double nb, double *buf,
-                       double *adam_state)
-{
-    double *store = area(net, net->store);
-    const double *gsum = area(net, net->gsum);
-    const double wd = opt->weight_decay;
-    const size_t n = net->n_params;
-    double adam_step = 0.0, bc2 = 0.0;
-    size_t l, i, j, at = 0;
-    if (opt->kind == PN_OPT_ADAM) {
-        adam_state[0] *= opt->beta1;
-        adam_state[1] *= opt->beta2;
-        adam_step = lr / (1.0 - adam_state[0]);
-        bc2 = sqrt(1.0 - adam_state[1]);
-    }
-    for (l = 0; l < net->n_layers; l++) {
-        const pn_layer *L = &net->layer[l];
-        double *wt = store + L->wt, *b = store + L->b;
-        double *mirror = l > 0 ? store + L->w : NULL;
-        for (j = 0; j < L->n_out; j++)
-            for (i = 0; i < L->n_in; i++) {
-                const size_t k = at + j * L->n_in + i;
-                const double w = wt[i * L->n_out + j];
-                double g = gsum[k] / nb;
-                if (wd != 0.0) g = g + wd * w;
-                wt[i * L->n_out + j] = optimizer_step(opt, lr, w, g, buf, n, k, adam_step, bc2);
-                if (mirror != NULL) mirror[j * L->n_in + i] = wt[i * L->n_out + j];
-            }
-        at += L->n_in * L->n_out;
-        for (j = 0; j < L->n_out; j++)
-            b[j] = optimizer_step(opt, lr, b[j], gsum[at + j] / nb, buf, n, at + j, adam_step, bc2);
-        at += L->n_out;
-    }
-}
-
 /* PN_OK when w holds n_rows weights, each finite and >= 0 (w NULL: unweighted). */
 static int check_weights(const double *w, size_t w_len, size_t n_rows)
 {
@@ -1122,7 +1791,7 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
                          const pn_optimizer *opt, double *buffers, size_t buffers_len,
                          double *adam_state, double *total, int weighted)
 {
-    size_t n_rows, n_buffers, start, p;
+    size_t n_rows, n_buffers, p;
     int rc;
     CHECK_NET(net);
     if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
@@ -1144,31 +1813,23 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
     }
     if (!net->epoch_open) return PN_ESTATE;
     {
-        const double *store = area(net, net->store);
-        double *scratch = area(net, net->work), *gsum = area(net, net->gsum);
-        const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
-        for (start = first; start < first + count; start += batch_size) {
-            const size_t end = first + count - start > batch_size ? start + batch_size : first + count;
-            double wsum = 0.0;
-            memset(gsum, 0, net->n_params * sizeof(double));
-            for (p = start; p < end; p++) {
-                const size_t r = order != NULL ? order[p] : p;
-                if (weighted) {
-                    const double sw = w[r];
-                    if (sw == 0.0) continue; /* weight 0: as if the row were absent */
-                    *total += sw * sample_gradients(net, store, x + r * n_in, t + r * n_out,
-                                                    scratch, gsum, 2, sw);
-                    wsum += sw;
-                } else {
-                    *total += sample_gradients(net, store, x + r * n_in, t + r * n_out, scratch,
-                                               gsum, 1, 1.0);
-                }
-            }
-            if (!weighted)
-                batch_step(net, opt, learning_rate, (double)(end - start), buffers, adam_state);
-            else if (wsum != 0.0) /* a batch of weight 0 makes no step */
-                batch_step(net, opt, learning_rate, wsum, buffers, adam_state);
-        }
+        pn_batch_job job;
+        job.net = net;
+        job.x = x;
+        job.t = t;
+        job.w = weighted ? w : NULL;
+        job.order = order;
+        job.first = first;
+        job.count = count;
+        job.batch_size = batch_size;
+        job.lr = learning_rate;
+        job.opt = opt;
+        job.buffers = buffers;
+        job.adam_state = adam_state;
+        job.total = *total;
+        run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params),
+                 PN_PICK_FN(batch_job), &job);
+        *total = job.total;
     }
     return PN_OK;
 }
@@ -1204,6 +1865,13 @@ int pn_loss_weighted(const pn_net *net, const double *x, size_t x_len, const dou
     if ((rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
     if (loss == NULL) return PN_EINVAL;
     if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
+    if (scratch_len >= net->block_len) {
+        double total, wsum;
+        block_losses(net, x, t, w, n_rows, scratch, &total, &wsum);
+        if (wsum == 0.0) return PN_EINVAL;
+        *loss = total / wsum;
+        return PN_OK;
+    }
     {
         const double *store = area_c(net, net->store);
         const pn_layer *last = last_layer(net);

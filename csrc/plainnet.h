@@ -97,6 +97,24 @@ size_t pn_n_params(const pn_net *net);
 /* Doubles of scratch that pn_forward, pn_predict, pn_loss and pn_gradients need. */
 size_t pn_scratch_len(const pn_net *net);
 
+/* Doubles of scratch with which pn_predict, pn_loss and pn_loss_weighted run
+ * blocks of rows through each layer as matrix products (the same bits as
+ * row by row, which they do with scratch of at least pn_scratch_len). */
+size_t pn_block_scratch_len(const pn_net *net);
+
+/* Threads that pn_predict, pn_loss, pn_loss_weighted and pn_epoch_batches
+ * (and its weighted twin) may use on this network: 1 after pn_net_init, at
+ * most pn_max_threads().  Each call starts its threads and joins them before
+ * it returns, and uses fewer for little work.  Every result is the same bits
+ * for every thread count: each sum is computed whole, in its order, by one
+ * thread.  It may be changed while other threads use the network; calls
+ * already running keep the count they started with. */
+int pn_set_threads(pn_net *net, size_t n);
+
+/* The most threads a call can use: 1 in a build without threads (not
+ * POSIX, or -DPN_NO_THREADS), which gives the same bits. */
+size_t pn_max_threads(void);
+
 /* Replace every weight and bias from the flat layout (n == pn_n_params). */
 int pn_set_params(pn_net *net, const double *params, size_t n);
 
@@ -156,8 +174,11 @@ int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, s
  * batch_size positions (the epoch's last may be shorter; first must start a
  * batch), sum the samples' gradients, divide by the batch's size, add
  * weight_decay * w to weights' gradients, and step every parameter with opt.
- * buffers holds the optimizer's state in the flat layout (momentum: one
- * buffer, adam: m then v; buffers_len = buffers * pn_n_params);
+ * buffers holds the optimizer's state (momentum: one buffer, adam: m then
+ * v; buffers_len = buffers * pn_n_params) in the core's layout, which is the
+ * flat layout with each layer's weights i-major: state[i * n_out + j] for
+ * the weight feeding input i into neuron j (the layout of the core's
+ * gradient sums, so that a step is one contiguous loop);
  * adam_state = {beta1^steps, beta2^steps}, both updated.  Sample losses are
  * added to *total in order.  The caller saves and restores buffers and
  * adam_state if the epoch fails. */

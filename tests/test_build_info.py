@@ -58,7 +58,7 @@ def script_flags():
     """The flags csrc/build_ffi.py adds for the C core (they come last, so they win)."""
     if sys.platform == "win32":
         return ["/O2", "/fp:precise"]
-    flags = ["-O3", "-ffp-contract=off", "-fno-fast-math"]
+    flags = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno"]
     if platform.machine().lower() in ("i386", "i486", "i586", "i686", "x86"):
         flags += ["-msse2", "-mfpmath=sse"]
     return flags

@@ -15,7 +15,7 @@ sanitizers="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 for variant in "$sanitizers" "$sanitizers -DPN_NO_DISPATCH" "-O3" "-O3 -DPN_NO_DISPATCH"; do
     echo "sanitize: $CC $variant"
     $CC -std=c99 -pedantic -Wall -Wextra -Werror -g -ffp-contract=off $variant \
-        -Icsrc csrc/plainnet.c tests/c/test_core.c -lm -o "$out/test_core"
+        -Icsrc csrc/plainnet.c tests/c/test_core.c -lm -lpthread -o "$out/test_core"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$out/test_core" | tee "$out/log"
     digests="$digests $(sed -n 's/.*digest //p' "$out/log")"

@@ -15,6 +15,7 @@ from ._backends import available_backends, get_backend, set_backend
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, TrainingInProgress
 from ._metrics import mse_loss
 from ._registry import deriv_sigmoid, sigmoid
+from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
 from ._training import SGD, Adam, Momentum, Scaler
 from .network import History, Network, Neuron, from_torch, load
@@ -36,6 +37,8 @@ __all__ = [
     "available_backends",
     "get_backend",
     "set_backend",
+    "set_num_threads",
+    "get_num_threads",
     "BackendUnavailable",
     "ModelFileError",
     "TrainingDiverged",

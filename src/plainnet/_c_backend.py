@@ -24,6 +24,7 @@ from time import perf_counter
 
 from . import _registry
 from ._contract import flatten, unflatten
+from ._threads import get_num_threads
 from ._pn_c import ffi, lib
 
 try:  # CPython's shortcut for lists (csrc/pn_lists.c); plainnet._data uses it too
@@ -92,7 +93,7 @@ def _no_shortcut(x):
 
 class Core:
     __slots__ = ("sizes", "activations", "loss_name", "_mem", "_net", "_n_params",
-                 "_scratch_len", "_cost", "_rng", "_adam", "_buffers", "_epochs_base",
+                 "_scratch_len", "_block_len", "_threads", "_cost", "_rng", "_adam", "_buffers", "_epochs_base",
                  "_pack_x", "_unpack_y", "_forward_buffers", "forward_list", "_saved",
                  "_order", "_c_opt")
     name = name
@@ -116,6 +117,8 @@ class Core:
                              else partial(_pn_lists.forward, ffi.buffer(self._mem)))
         self._n_params = lib.pn_n_params(self._net)
         self._scratch_len = lib.pn_scratch_len(self._net)
+        self._block_len = lib.pn_block_scratch_len(self._net)
+        self._threads = 1
         self._cost = _FIRST_COST
         # The C core counts epochs and advances the shuffling state in place, so
         # both are right even when Ctrl-C lands just after a call returns.
@@ -147,18 +150,33 @@ class Core:
             _check(lib.pn_set_params(self._net, params, len(flat)))
 
     def get_train_state(self):
-        n, flat = self._n_params, self._buffers
+        n, held = self._n_params, self._buffers
         return {"rng": self._rng[0], "b1t": self._adam[0], "b2t": self._adam[1],
-                "buffers": [flat[k:k + n].tolist() for k in range(0, len(flat), n)]}
+                "buffers": [self._relayout(held[k:k + n], False).tolist()
+                            for k in range(0, len(held), n)]}
 
     def set_train_state(self, state):
         self._rng[0] = state["rng"]
         self._adam[0] = state["b1t"]
         self._adam[1] = state["b2t"]
-        flat = array("d")
+        held = array("d")
         for buffer in state["buffers"]:
-            flat.extend(buffer)
-        self._buffers = flat
+            held.extend(self._relayout(array("d", buffer), True))
+        self._buffers = held
+
+    def _relayout(self, buffer, to_core):
+        """One optimizer buffer from the flat layout to the core's (to_core)
+        or back: the core keeps each layer's weights i-major (plainnet.h)."""
+        out, at = array("d"), 0
+        for n_in, n_out in zip(self.sizes, self.sizes[1:]):
+            block = buffer[at:at + n_in * n_out]
+            # column i of the j-major block is row i of the i-major one, and back
+            for k in range(n_in if to_core else n_out):
+                out.extend(block[k::n_in if to_core else n_out])
+            at += n_in * n_out
+            out.extend(buffer[at:at + n_out])
+            at += n_out
+        return out
 
     @property
     def epochs_done(self):
@@ -207,31 +225,46 @@ class Core:
         y_c = _new_uncleared("double[]", n_out + self._scratch_len)
         return ffi.buffer(x_c), x_c, y_c, ffi.buffer(y_c, 8 * n_out), y_c + n_out
 
+    def _use_threads(self):
+        """Tell the core the thread count (set_num_threads) before a batched call."""
+        n = get_num_threads()
+        if n != self._threads:
+            _check(lib.pn_set_threads(self._net, n))
+            self._threads = n
+
+    def _block_scratch(self, n_rows):
+        """Scratch for pn_predict/pn_loss: a block area (matrix products),
+        unless one row is all there is to compute."""
+        if n_rows == 1:
+            return self._scratch(), self._scratch_len
+        self._use_threads()
+        return _new_uncleared("double[]", self._block_len), self._block_len
+
     def predict(self, rows):
         n_out = self.sizes[-1]
         size = rows.n * n_out
-        y = _new_uncleared("double[]", size + self._scratch_len)  # outputs, then scratch
+        y = _new_uncleared("double[]", size)
+        scratch, scratch_len = self._block_scratch(rows.n)
         with _doubles(rows.flat()) as x:
-            _check(lib.pn_predict(self._net, x, len(x), y, size,
-                                  y + size, self._scratch_len))
+            _check(lib.pn_predict(self._net, x, len(x), y, size, scratch, scratch_len))
         # memoryview makes the nested lists in C: 1.7x faster than slicing a flat list
         return memoryview(ffi.buffer(y, 8 * size)).cast("d", (rows.n, n_out)).tolist()
 
     def predict_into(self, rows, out):
+        scratch, scratch_len = self._block_scratch(rows.n)
         with _doubles(rows.flat()) as x, ffi.from_buffer("double[]", out, require_writable=True) as y:
-            _check(lib.pn_predict(self._net, x, len(x), y, len(y), self._scratch(),
-                                  self._scratch_len))
+            _check(lib.pn_predict(self._net, x, len(x), y, len(y), scratch, scratch_len))
 
     def loss(self, rows, targets, weights=None):
         out = ffi.new("double *")
+        scratch, scratch_len = self._block_scratch(rows.n)
         with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
             if weights is None:
-                _check(lib.pn_loss(self._net, x, len(x), t, len(t),
-                                   out, self._scratch(), self._scratch_len))
+                _check(lib.pn_loss(self._net, x, len(x), t, len(t), out, scratch, scratch_len))
             else:
                 with _doubles(weights) as w:
                     _check(lib.pn_loss_weighted(self._net, x, len(x), t, len(t), w, len(w),
-                                                out, self._scratch(), self._scratch_len))
+                                                out, scratch, scratch_len))
         return out[0]
 
     def gradients(self, x, t):
@@ -332,6 +365,7 @@ class Core:
             _check(lib.pn_epoch_rows(self._net, *data, c_order, order_len, first, count, lr,
                                      c_total))
         else:
+            self._use_threads()
             with _doubles(self._buffers) as buffers:
                 _check(lib.pn_epoch_batches(
                     self._net, *data, c_order, order_len, first, count, options.batch_size, lr,
@@ -346,6 +380,7 @@ class Core:
                 _check(lib.pn_epoch_rows_weighted(self._net, *data, w, len(w), c_order, order_len,
                                                   first, count, lr, c_total))
                 return
+            self._use_threads()
             with _doubles(self._buffers) as buffers:
                 _check(lib.pn_epoch_batches_weighted(
                     self._net, *data, w, len(w), c_order, order_len, first, count,

@@ -1,7 +1,9 @@
 /*
  * test_threads.c: the functions taking a const pn_net * run on one network
  * from many threads at once (each with its own scratch) and give the bits of
- * a single-threaded run.  tools/sanitize.sh builds it with ThreadSanitizer
+ * a single-threaded run; and the core's own teams of threads (pn_set_threads)
+ * give, for 1, 2 and 3 threads, the same bits in batch prediction, losses and
+ * mini-batch training.  tools/sanitize.sh builds it with ThreadSanitizer
  * where the compiler has it, which reports any data race on the network.
  */
 #include <math.h>
@@ -58,6 +60,74 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* The core's teams: a network large enough that every call uses them. */
+#define T_ROWS 256
+static const size_t t_sizes[4] = {40, 64, 32, 5};
+
+/* Train two epochs parts (Adam, batches of 50; weighted momentum, batches of
+ * 64), predict and take both losses on `threads` threads; all results into out. */
+static int team_run(size_t threads, double *out, size_t out_len)
+{
+    const int acts[3] = {PN_SIGMOID, PN_RELU, PN_SOFTMAX};
+    static double tx[T_ROWS * 40], tt[T_ROWS * 5], tw[T_ROWS];
+    size_t bytes = pn_net_bytes(4, t_sizes), n, blen, i, used = 0;
+    pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.001};
+    pn_optimizer mom = {PN_OPT_MOMENTUM, 1, 0.9, 0.0, 0.0, 0.0, 0.01};
+    double adam_state[2] = {1.0, 1.0}, total = 0.0, loss, *buf, *blk;
+    pn_net *tn = malloc(bytes);
+    int ok = 1;
+    for (i = 0; i < T_ROWS * 40; i++) tx[i] = sin((double)i * 0.37);
+    for (i = 0; i < T_ROWS; i++) {
+        tt[i * 5 + i % 5] = 1.0;
+        tw[i] = (double)(i % 4) * 0.5; /* a quarter of the rows weigh 0 */
+    }
+    if (tn == NULL || pn_net_init(tn, bytes, 4, t_sizes, acts, PN_CATEGORICAL_CROSSENTROPY) != PN_OK)
+        return 0;
+    n = pn_n_params(tn);
+    blen = pn_block_scratch_len(tn);
+    buf = calloc(2 * n, sizeof *buf);
+    blk = malloc(blen * sizeof *blk);
+    for (i = 0; i < n; i++) buf[i] = cos((double)i) * 0.2;
+    ok = buf != NULL && blk != NULL && pn_set_params(tn, buf, n) == PN_OK
+         && pn_set_threads(tn, threads) == PN_OK && out_len >= n + T_ROWS * 5 + 3;
+    memset(buf, 0, 2 * n * sizeof *buf);
+    ok = ok && pn_epoch_begin(tn) == PN_OK
+         && pn_epoch_batches(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, NULL, 0, 0, T_ROWS, 50, 0.01,
+                             &adam, buf, 2 * n, adam_state, &total) == PN_OK
+         && pn_epoch_end(tn, total, T_ROWS, &loss) == PN_OK;
+    memset(buf, 0, 2 * n * sizeof *buf);
+    total = 0.0;
+    ok = ok && pn_epoch_begin(tn) == PN_OK
+         && pn_epoch_batches_weighted(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, tw, T_ROWS, NULL, 0, 0,
+                                      T_ROWS, 64, 0.05, &mom, buf, n, adam_state, &total) == PN_OK
+         && pn_epoch_end_weighted(tn, total, 1.0, &loss) == PN_OK;
+    ok = ok && pn_get_params(tn, out, n) == PN_OK;
+    used = n;
+    ok = ok && pn_predict(tn, tx, T_ROWS * 40, out + used, T_ROWS * 5, blk, blen) == PN_OK;
+    used += T_ROWS * 5;
+    ok = ok && pn_loss(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, out + used, blk, blen) == PN_OK
+         && pn_loss_weighted(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, tw, T_ROWS, out + used + 1,
+                             blk, blen) == PN_OK;
+    out[used + 2] = total;
+    free(buf);
+    free(blk);
+    free(tn);
+    return ok;
+}
+
+static int teams_agree(void)
+{
+    static double one[8192], other[8192];
+    size_t threads;
+    if (!team_run(1, one, 8192)) return 0;
+    for (threads = 2; threads <= 3; threads++)
+        if (!team_run(threads, other, 8192) || memcmp(one, other, sizeof one) != 0) {
+            fprintf(stderr, "test_threads: %zu threads in the core differ from one\n", threads);
+            return 0;
+        }
+    return 1;
+}
+
 int main(void)
 {
     const int acts[3] = {PN_GELU, PN_TANH, PN_SOFTMAX};
@@ -89,7 +159,8 @@ int main(void)
     free(p);
     free(s);
     free(net);
-    if (failures) return 1;
-    printf("test_threads: %d threads agree with one\n", N_THREADS);
+    if (failures || !teams_agree()) return 1;
+    printf("test_threads: %d threads agree with one; the core's teams of 2 and 3 with 1\n",
+           N_THREADS);
     return 0;
 }
