@@ -126,6 +126,7 @@ struct pn_net {
     size_t block_len;   /* doubles of a block's area (pn_block_scratch_len) */
     size_t block;       /* offset (doubles) of the network's own block area */
     size_t block_d;     /* block offset of the deltas (two arrays of block_rows x max_width) */
+    size_t block_pack;  /* block offset of the pack of gemm_body */
     size_t data;        /* byte offset from the struct to its doubles */
     size_t store, saved, work, gsum; /* offsets (doubles) of the areas */
     pn_layer layer[];
@@ -170,13 +171,15 @@ static int place(size_t *top, size_t n, size_t *at)
 
 /* Compute the layout of a network; fill `net` when it is not NULL.  The
  * returned byte count excludes the alignment slack (see pn_net_bytes). */
+static size_t pack_len(size_t n, size_t k);
+
 static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
 {
     size_t n_layers, l, header, bytes, doubles;
     size_t n_params = 0, store = 0, scratch = 0, max_width = 0, nw;
     size_t dbuf, sbuf, gbuf;
 
-    size_t per_row, rows, bpos, bd;
+    size_t per_row, rows, bpos, bd, bpack;
 
     if (sizes == NULL || n_sizes < 2) return 0;
     n_layers = n_sizes - 1;
@@ -218,6 +221,8 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         return 0;
     bd = bpos;
     if (!mul_ok(rows, per_row, &bpos)) return 0;
+    bpack = bpos; /* then the pack of the matrix products (gemm_body) */
+    if (!add_ok(bpos, pack_len(max_width, max_width > rows ? max_width : rows), &bpos)) return 0;
     /* store + saved copy + training scratch + mini-batch gradient sums + block */
     if (!mul_ok(store, 2, &doubles) || !add_ok(doubles, scratch, &doubles)
         || !add_ok(doubles, n_params, &doubles) || !add_ok(doubles, bpos, &doubles))
@@ -246,6 +251,7 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         net->block_rows = rows;
         net->block_len = bpos;
         net->block_d = bd;
+        net->block_pack = bpack;
         {
             const uintptr_t addr = (uintptr_t)net;
             const uintptr_t start = (addr + header + PN_ALIGN - 1) / PN_ALIGN * PN_ALIGN;
@@ -999,12 +1005,20 @@ static void run_team(size_t n, pn_job fn, void *job)
  * value): exactly the dot products of the order contract, computed many at a
  * time.  With s, each term is s[k] * (a(m, k) * b(k, n)) (sample weights).
  * a(m, k) is a[m * rsa + k * csa], b(k, n) is b[k * ldb + n], c(m, n) is
- * c[m * ldc + n].  Tiles of 4 x 8 sums stay in registers (8 vectors of 4:
- * one vector lane is one sum), and K is cut into runs of PN_KC so that the
- * part of B a tile reads stays in L1; between runs the sums wait in C.
- * Vectors here only ever hold independent sums, and multiply and add are
- * separate operations (no FMA), so every lane is the scalar sum's bits. */
+ * c[m * ldc + n].
+ *
+ * The layout of the work follows BLIS (Van Zee and van de Geijn, 2015): K is
+ * cut into runs of PN_KC and N into blocks of PN_NC; for each, the team
+ * copies that part of B into `pack` as panels of PN_NR columns (k-major,
+ * zero-padded), and each member copies a tile of PN_MR rows of A to its
+ * stack, so that the kernel reads both as contiguous streams.  The kernel
+ * keeps a 4 x 8 tile of sums in registers (8 vectors of 4; one lane is one
+ * sum) over a run; between runs the sums wait in C.  Vectors only ever hold
+ * independent sums, multiply and add are separate operations (no FMA), and
+ * zero padding only feeds lanes that are never stored: every stored lane is
+ * the scalar sum's bits. */
 #define PN_KC 256
+#define PN_NC 512
 #define PN_MR 4
 #define PN_NR 8
 
@@ -1020,127 +1034,121 @@ typedef double pn_v4 __attribute__((vector_size(32)));
         const double x_ = (x);                     \
         (dst) = (pn_v4){x_, x_, x_, x_};           \
     } while (0)
-
-/* MR rows x 4*NV columns. */
-PN_INLINE void tile_v(const size_t MR, const size_t NV, size_t K, const double *a, size_t rsa,
-                      size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
-                      const double *s, const int first, const int scaled)
-{
-    pn_v4 acc[PN_MR][2], bv[2], ar, sk, p;
-    size_t r, v, k;
-    for (r = 0; r < MR; r++)
-        for (v = 0; v < NV; v++) {
-            if (first) V4_ALL(acc[r][v], 0.0);
-            else V4_LOAD(acc[r][v], c + r * ldc + 4 * v);
-        }
-    for (k = 0; k < K; k++) {
-        const double *bk = b + k * ldb;
-        for (v = 0; v < NV; v++) V4_LOAD(bv[v], bk + 4 * v);
-        if (scaled) V4_ALL(sk, s[k]);
-        for (r = 0; r < MR; r++) {
-            V4_ALL(ar, a[r * rsa + k * csa]);
-            for (v = 0; v < NV; v++) {
-                p = ar * bv[v];
-                if (scaled) p = sk * p;
-                acc[r][v] = acc[r][v] + p;
-            }
-        }
-    }
-    for (r = 0; r < MR; r++)
-        for (v = 0; v < NV; v++) V4_STORE(c + r * ldc + 4 * v, acc[r][v]);
-}
 #endif
 
-/* MR rows x 1 column. */
-PN_INLINE void tile_s(const size_t MR, size_t K, const double *a, size_t rsa, size_t csa,
-                      const double *b, size_t ldb, double *c, size_t ldc, const double *s,
-                      const int first, const int scaled)
+/* ct (4 x 8, row-major) += the kc steps of packed ap (k-major, 4 per step)
+ * and bp (k-major, 8 per step), each term scaled by s[k] if `scaled`. */
+PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double *PN_RESTRICT bp,
+                          const double *PN_RESTRICT s, double *PN_RESTRICT ct, const int scaled)
 {
-    double acc[PN_MR];
-    size_t r, k;
-    for (r = 0; r < MR; r++) acc[r] = first ? 0.0 : c[r * ldc];
-    for (k = 0; k < K; k++) {
-        const double bk = b[k * ldb];
-        for (r = 0; r < MR; r++) {
-            double p = a[r * rsa + k * csa] * bk;
-            if (scaled) p = s[k] * p;
-            acc[r] = acc[r] + p;
-        }
-    }
-    for (r = 0; r < MR; r++) c[r * ldc] = acc[r];
-}
-
-/* MR rows x nw (<= PN_NR) columns. */
-PN_INLINE void tile(const size_t MR, size_t nw, size_t K, const double *a, size_t rsa, size_t csa,
-                    const double *b, size_t ldb, double *c, size_t ldc, const double *s,
-                    const int first, const int scaled)
-{
-    size_t n = 0;
+    size_t k, r;
 #if defined(__GNUC__)
-    if (nw == PN_NR) {
-        tile_v(MR, 2, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled);
-        return;
+    pn_v4 acc[PN_MR][2], b0, b1, ar, sk, p0, p1;
+    for (r = 0; r < PN_MR; r++) {
+        V4_LOAD(acc[r][0], ct + r * PN_NR);
+        V4_LOAD(acc[r][1], ct + r * PN_NR + 4);
     }
-    if (nw >= 4) {
-        tile_v(MR, 1, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled);
-        n = 4;
+    for (k = 0; k < kc; k++) {
+        V4_LOAD(b0, bp + k * PN_NR);
+        V4_LOAD(b1, bp + k * PN_NR + 4);
+        if (scaled) V4_ALL(sk, s[k]);
+        for (r = 0; r < PN_MR; r++) {
+            V4_ALL(ar, ap[k * PN_MR + r]);
+            p0 = ar * b0;
+            p1 = ar * b1;
+            if (scaled) {
+                p0 = sk * p0;
+                p1 = sk * p1;
+            }
+            acc[r][0] = acc[r][0] + p0;
+            acc[r][1] = acc[r][1] + p1;
+        }
     }
+    for (r = 0; r < PN_MR; r++) {
+        V4_STORE(ct + r * PN_NR, acc[r][0]);
+        V4_STORE(ct + r * PN_NR + 4, acc[r][1]);
+    }
+#else
+    size_t q;
+    for (k = 0; k < kc; k++)
+        for (r = 0; r < PN_MR; r++)
+            for (q = 0; q < PN_NR; q++) {
+                double p = ap[k * PN_MR + r] * bp[k * PN_NR + q];
+                if (scaled) p = s[k] * p;
+                ct[r * PN_NR + q] = ct[r * PN_NR + q] + p;
+            }
 #endif
-    for (; n < nw; n++) tile_s(MR, K, a, rsa, csa, b + n, ldb, c + n, ldc, s, first, scaled);
 }
 
-PN_INLINE void tile_rows(size_t mr, size_t nw, size_t K, const double *a, size_t rsa, size_t csa,
-                         const double *b, size_t ldb, double *c, size_t ldc, const double *s,
-                         const int first, const int scaled)
+/* Doubles of `pack` that gemm_body needs for N <= n and K <= k. */
+static size_t pack_len(size_t n, size_t k)
 {
-    switch (mr) {
-    case 4: tile(4, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
-    case 3: tile(3, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
-    case 2: tile(2, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
-    default: tile(1, nw, K, a, rsa, csa, b, ldb, c, ldc, s, first, scaled); break;
-    }
+    const size_t nc = n < PN_NC ? (n + PN_NR - 1) / PN_NR * PN_NR : PN_NC;
+    return nc * (k < PN_KC ? k : PN_KC);
 }
 
-/* The M x N product, member team->id's share of its tiles (no sync). */
+/* The M x N product on the team (it returns after a team_sync). */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                          size_t rsa, size_t csa, const double *b, size_t ldb, double *c,
-                         size_t ldc, const double *s, int first)
+                         size_t ldc, const double *s, int first, double *pack)
 {
-    const size_t m_tiles = (M + PN_MR - 1) / PN_MR, n_tiles = (N + PN_NR - 1) / PN_NR;
-    size_t u0, u1, u, k0, m, n;
-    share(team, m_tiles * n_tiles, &u0, &u1);
+    const size_t m_tiles = (M + PN_MR - 1) / PN_MR;
+    double ap[PN_KC * PN_MR], ct[PN_MR * PN_NR];
+    size_t n0, k0, k, q, r, p, p0, p1, u, u0, u1;
     if (K == 0) { /* empty sums */
-        for (u = u0; u < u1; u++) {
-            const size_t n0 = u / m_tiles * PN_NR, m0 = u % m_tiles * PN_MR;
-            for (m = m0; m < M && m < m0 + PN_MR; m++)
-                for (n = n0; n < N && n < n0 + PN_NR; n++)
-                    if (first) c[m * ldc + n] = 0.0;
-        }
+        share(team, M, &u0, &u1);
+        if (first)
+            for (u = u0; u < u1; u++)
+                for (q = 0; q < N; q++) c[u * ldc + q] = 0.0;
+        team_sync(team);
         return;
     }
-    for (k0 = 0; k0 < K; k0 += PN_KC) {
-        const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
-        const int fresh = first && k0 == 0;
-        for (u = u0; u < u1; u++) {
-            const size_t n0 = u / m_tiles * PN_NR, m0 = u % m_tiles * PN_MR;
-            const size_t mr = M - m0 < PN_MR ? M - m0 : PN_MR;
-            const size_t nw = N - n0 < PN_NR ? N - n0 : PN_NR;
-            const double *ak = a + m0 * rsa + k0 * csa, *bk = b + k0 * ldb;
-            double *ct = c + m0 * ldc + n0;
-            if (s != NULL) {
-                if (fresh) tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, s + k0, 1, 1);
-                else tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, s + k0, 0, 1);
-            } else {
-                if (fresh) tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, NULL, 1, 0);
-                else tile_rows(mr, nw, kc, ak, rsa, csa, bk + n0, ldb, ct, ldc, NULL, 0, 0);
+    for (n0 = 0; n0 < N; n0 += PN_NC) {
+        const size_t nc = N - n0 < PN_NC ? N - n0 : PN_NC, panels = (nc + PN_NR - 1) / PN_NR;
+        for (k0 = 0; k0 < K; k0 += PN_KC) {
+            const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
+            const int fresh = first && k0 == 0;
+            size_t packed = (size_t)-1;
+            share(team, panels, &p0, &p1);
+            for (p = p0; p < p1; p++) {
+                const size_t c0 = n0 + p * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
+                double *dst = pack + p * kc * PN_NR;
+                for (k = 0; k < kc; k++) {
+                    const double *src = b + (k0 + k) * ldb + c0;
+                    for (q = 0; q < w; q++) dst[k * PN_NR + q] = src[q];
+                    for (; q < PN_NR; q++) dst[k * PN_NR + q] = 0.0;
+                }
             }
+            team_sync(team);
+            share(team, m_tiles * panels, &u0, &u1);
+            for (u = u0; u < u1; u++) {
+                const size_t mt = u / panels, m0 = mt * PN_MR, mr = M - m0 < PN_MR ? M - m0 : PN_MR;
+                const size_t c0 = n0 + u % panels * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
+                if (mt != packed) {
+                    const double *src = a + m0 * rsa + k0 * csa;
+                    for (k = 0; k < kc; k++)
+                        for (r = 0; r < PN_MR; r++)
+                            ap[k * PN_MR + r] = r < mr ? src[r * rsa + k * csa] : 0.0;
+                    packed = mt;
+                }
+                for (r = 0; r < PN_MR; r++)
+                    for (q = 0; q < PN_NR; q++)
+                        ct[r * PN_NR + q] = fresh || r >= mr || q >= w ? 0.0 : c[(m0 + r) * ldc + c0 + q];
+                if (s != NULL)
+                    kernel_4x8(kc, ap, pack + u % panels * kc * PN_NR, s + k0, ct, 1);
+                else
+                    kernel_4x8(kc, ap, pack + u % panels * kc * PN_NR, NULL, ct, 0);
+                for (r = 0; r < mr; r++)
+                    for (q = 0; q < w; q++) c[(m0 + r) * ldc + c0 + q] = ct[r * PN_NR + q];
+            }
+            team_sync(team); /* the pack is refilled next */
         }
     }
 }
 
 typedef void (*pn_gemm)(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                         size_t rsa, size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
-                        const double *s, int first);
+                        const double *s, int first, double *pack);
 
 /* ---- blocks of rows ------------------------------------------------------------------ */
 
@@ -1175,7 +1183,8 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
         const size_t n_out = L->n_out;
         const double *b = store + L->b;
         double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
-        gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1);
+        gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1,
+             blk + net->block_pack);
         team_sync(team);
         for (r = r0; r < r1; r++) {
             double *zr = z + r * n_out;
@@ -1421,7 +1430,8 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 wg = gsum + at;
                 bg = wg + ni * no;
                 /* dWT[i][j]: the core's layout of the sums (see step_share) */
-                gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh);
+                gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
+                     blk + net->block_pack);
                 share(team, no, &j0, &j1);
                 if (fresh)
                     for (j = j0; j < j1; j++) bg[j] = 0.0;
@@ -1437,7 +1447,8 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 if (l > 0) {
                     const pn_layer *below = &net->layer[l - 1];
                     const double *zb = block_z(net, blk, l - 1);
-                    gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1);
+                    gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1,
+                         blk + net->block_pack);
                     team_sync(team);
                     for (r = lo; r < hi; r++)
                         times_derivative(below->act, g + r * ni, zb + r * ni, a + r * ni,
@@ -1554,9 +1565,10 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     }                                                                                         \
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
-                              size_t ldb, double *c, size_t ldc, const double *s, int first)  \
+                              size_t ldb, double *c, size_t ldc, const double *s, int first,  \
+                              double *pack)                                                   \
     {                                                                                         \
-        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first);                      \
+        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first, pack);                \
     }                                                                                         \
     static void predict_job_##suffix(void *job, const pn_team *team)                          \
     {                                                                                         \

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static int failures = 0;
-/* FNV-1a of every result of test_wide: tools/sanitize.sh checks that the AVX2
+/* FNV-1a of every result of test_wide and test_blocks: tools/sanitize.sh checks that the AVX2
  * and the baseline builds give the same bits. */
 static unsigned long long digest = 14695981039346656037ULL;
 
@@ -535,6 +535,82 @@ static void test_codes(void)
     }
 }
 
+/* Blocks of rows (pn_block_scratch_len scratch) give the bits of row by row
+ * (pn_scratch_len scratch); mini-batches give the same bits on 1 and 3
+ * threads.  The shape crosses the kernels' edges: K above a run of 256,
+ * widths off the 4 x 8 tiles, and more rows than one block. */
+static void test_blocks(void)
+{
+    const size_t sizes[4] = {300, 37, 9, 5};
+    const int acts[3] = {PN_TANH, PN_SIGMOID, PN_SOFTMAX};
+    const size_t rows = 70;
+    pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.001};
+    pn_net *net = make_net(4, sizes, acts, PN_CATEGORICAL_CROSSENTROPY);
+    size_t n, slen, blen, i, threads;
+    double *p, *x, *t, *w, *y1, *y2, *s, *blk, *buf, *after[2], l1, l2, adam_state[2], total;
+    CHECK(net != NULL);
+    if (net == NULL) return;
+    n = pn_n_params(net);
+    slen = pn_scratch_len(net);
+    blen = pn_block_scratch_len(net);
+    CHECK(blen > slen && pn_block_scratch_len(NULL) == 0 && pn_max_threads() >= 1);
+    CHECK(pn_set_threads(net, 0) == PN_EINVAL && pn_set_threads(NULL, 2) == PN_EINVAL);
+    p = malloc(n * sizeof *p);
+    x = malloc(rows * 300 * sizeof *x);
+    t = calloc(rows * 5, sizeof *t);
+    w = malloc(rows * sizeof *w);
+    y1 = malloc(rows * 5 * sizeof *y1);
+    y2 = malloc(rows * 5 * sizeof *y2);
+    s = malloc(slen * sizeof *s);
+    blk = malloc(blen * sizeof *blk);
+    buf = malloc(2 * n * sizeof *buf);
+    after[0] = malloc(n * sizeof *after[0]);
+    after[1] = malloc(n * sizeof *after[1]);
+    for (i = 0; i < n; i++) p[i] = sin((double)i * 1.3) * 0.1;
+    for (i = 0; i < rows * 300; i++) x[i] = cos((double)i * 0.01);
+    for (i = 0; i < rows; i++) {
+        t[i * 5 + i % 5] = 1.0;
+        w[i] = (double)(i % 3);
+    }
+    for (threads = 1; threads <= 3; threads += 2) {
+        CHECK(pn_set_params(net, p, n) == PN_OK && pn_set_threads(net, threads) == PN_OK);
+        CHECK(pn_predict(net, x, rows * 300, y1, rows * 5, s, slen) == PN_OK);
+        CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen) == PN_OK);
+        CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
+        CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l1, s, slen) == PN_OK);
+        CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l2, blk, blen) == PN_OK && l1 == l2);
+        CHECK(pn_loss_weighted(net, x, rows * 300, t, rows * 5, w, rows, &l1, s, slen) == PN_OK);
+        CHECK(pn_loss_weighted(net, x, rows * 300, t, rows * 5, w, rows, &l2, blk, blen) == PN_OK
+              && l1 == l2);
+        memset(buf, 0, 2 * n * sizeof *buf);
+        adam_state[0] = adam_state[1] = 1.0;
+        total = 0.0;
+        CHECK(pn_epoch_begin(net) == PN_OK);
+        CHECK(pn_epoch_batches(net, x, rows * 300, t, rows * 5, NULL, 0, 0, rows, 50, 0.01, &adam,
+                               buf, 2 * n, adam_state, &total) == PN_OK);
+        CHECK(pn_epoch_end(net, total, rows, &l1) == PN_OK);
+        CHECK(pn_get_params(net, after[threads / 2], n) == PN_OK);
+        if (threads == 1) {
+            mix(y2, rows * 5);
+            mix(after[0], n);
+            mix(&l1, 1);
+        }
+    }
+    CHECK(memcmp(after[0], after[1], n * sizeof *after[0]) == 0);
+    free(p);
+    free(x);
+    free(t);
+    free(w);
+    free(y1);
+    free(y2);
+    free(s);
+    free(blk);
+    free(buf);
+    free(after[0]);
+    free(after[1]);
+    free(net);
+}
+
 int main(void)
 {
     test_codes();
@@ -543,6 +619,7 @@ int main(void)
     test_tutorial();
     test_init_errors();
     test_wide();
+    test_blocks();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;
