@@ -16,6 +16,7 @@ try:
     import numpy as np
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
     from sklearn.utils.multiclass import type_of_target
     from sklearn.model_selection import train_test_split
     from sklearn.utils import check_random_state
@@ -108,6 +109,7 @@ class _NetEstimator(BaseEstimator):
         )
         self.loss_curve_ = []
         self.validation_loss_curve_ = []
+        self.validation_scores_ = None
         self.n_iter_ = 0
         self.t_ = 0
         return seed
@@ -139,9 +141,22 @@ class _NetEstimator(BaseEstimator):
     @property
     def best_loss_(self):
         """The lowest training loss (None with early stopping, as MLP)."""
-        if self.early_stopping or not self.loss_curve_:
+        if getattr(self, "validation_scores_", None) is not None or not self.loss_curve_:
             return None
         return min(self.loss_curve_)
+
+    @property
+    def best_validation_score_(self):
+        """The highest of ``validation_scores_`` (None without early stopping),
+        as MLP: NaN scores never count as the best."""
+        scores = getattr(self, "validation_scores_", None)
+        if scores is None:
+            return None
+        best = -np.inf
+        for score in scores:
+            if score > best:
+                best = score
+        return best
 
     def _sample_weight(self, X, y, sample_weight):
         """None (every row weighs the same), or float64 weights: sample_weight
@@ -161,16 +176,23 @@ class _NetEstimator(BaseEstimator):
             raise ValueError("sample_weight sums to 0: at least one weight must be positive")
         return np.ascontiguousarray(sample_weight, dtype=np.float64)
 
-    def _train(self, X, T, epochs, validation=None, converge=False, sample_weight=None):
+    def _train(self, X, T, epochs, validation=None, converge=False, sample_weight=None,
+               scoring=None):
+        """``scoring``: (X, y, sample weights or None) of the validation rows,
+        scored after every epoch into ``validation_scores_``."""
+        scores = []
         history = self.network_.train(
             X, T, epochs=epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
             batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
             validation_data=validation, sample_weight=sample_weight,
             early_stopping=self.n_iter_no_change if validation is not None else False,
-            callback=self._callback(converge and validation is None),
+            callback=self._callback(converge and validation is None, scoring, scores),
         )
         self.loss_curve_.extend(history)
         self.validation_loss_curve_.extend(history.val_loss)
+        if scoring is not None:
+            # only now: a fit that fails leaves them as it leaves loss_curve_
+            self.validation_scores_ = (self.validation_scores_ or []) + scores
         self.n_iter_ += len(history)
         self.t_ = getattr(self, "t_", 0) + len(history) * len(X)
         if converge and len(history) == epochs and not history.stopped_early \
@@ -188,34 +210,52 @@ class _NetEstimator(BaseEstimator):
             seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         else:
             seed = self._new_network(T.shape[1])
-        validation = None
+        validation = scoring = None
         if self.early_stopping:
             fraction = self.validation_fraction
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
                     or not 0.0 < fraction < 1.0:
                 raise ValueError("validation_fraction must be a float in (0, 1), got %r" % (fraction,))
             stratify = y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None
-            parts = (X, T) if sw is None else (X, T, sw)
+            parts = (X, y, T) if sw is None else (X, y, T, sw)
             split = train_test_split(*parts, test_size=fraction, random_state=seed,
                                      stratify=stratify)
-            X, T = split[0], split[2]
-            validation = (split[1], split[3])
+            X, T = split[0], split[4]
+            validation = (split[1], split[5])
+            scoring = (split[1], split[3], None)
             if sw is not None:
-                sw, sw_val = split[4], split[5]
+                sw, sw_val = split[6], split[7]
                 if sw.sum() > 0.0 and sw_val.sum() > 0.0:
                     validation = validation + (sw_val,)
-        return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw)
+                    scoring = (split[1], split[3], sw_val)
+        return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw,
+                           scoring=scoring)
 
-    def _callback(self, converge):
-        """The training callback: the convergence rule, and with ``verbose``
-        a line per epoch as MLP prints (the only printing plainnet does)."""
+    def _validation_score(self, X, y, sample_weight):
+        """The score (accuracy or R²) of the network as it is now on validation
+        rows, as MLP's: NaN when some prediction is not finite."""
+        out = self.network_.predict(X, as_numpy=True)
+        if not np.all(np.isfinite(out)):
+            return float("nan")
+        return float(self._score_function(y, self._predictions(out), sample_weight=sample_weight))
+
+    def _callback(self, converge, scoring=None, scores=None):
+        """The training callback: the convergence rule, the validation score
+        of each epoch appended to ``scores`` (with ``scoring``), and with
+        ``verbose`` the lines per epoch MLP prints (the only printing plainnet
+        does)."""
         rule = self._convergence() if converge else None
-        if not self.verbose:
+        if not self.verbose and scoring is None:
             return rule
         first = self.n_iter_
 
         def callback(epoch, loss):
-            print("Iteration %d, loss = %.8f" % (first + epoch + 1, loss))
+            if self.verbose:
+                print("Iteration %d, loss = %.8f" % (first + epoch + 1, loss))
+            if scoring is not None:
+                scores.append(self._validation_score(*scoring))
+                if self.verbose:
+                    print("Validation score: %f" % scores[-1])
             return True if rule is None else rule(epoch, loss)
         return callback
 
@@ -307,8 +347,18 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     Fitted attributes: ``classes_``, ``n_features_in_`` (and
     ``feature_names_in_`` for DataFrames), ``network_``, ``loss_curve_`` (the
     training loss of every epoch), ``validation_loss_curve_`` and ``n_iter_``
-    (epochs trained).
+    (epochs trained), and scikit-learn MLP's ``coefs_``, ``intercepts_``,
+    ``n_layers_``, ``n_outputs_``, ``out_activation_``, ``t_``,
+    ``best_loss_`` (the lowest training loss; None with early stopping),
+    ``validation_scores_`` (with early stopping: the accuracy on the
+    validation rows after each epoch, weighted when ``sample_weight`` is
+    given; else None) and ``best_validation_score_`` (their highest; else
+    None).  Early stopping itself, and the weights kept, follow the
+    validation *loss*: the weights kept are those of the lowest validation
+    loss, whose score need not be the highest.
     """
+
+    _score_function = staticmethod(accuracy_score)
 
     def _output(self, n_outputs):
         if n_outputs == 1 or getattr(self, "_multilabel", False):
@@ -396,7 +446,9 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def predict_proba(self, X):
         """Class probabilities, one column per class in ``classes_`` order
         (multi-label: each label's probability, shape (n, labels), as MLP)."""
-        out = self._outputs(X)
+        return self._proba(self._outputs(X))
+
+    def _proba(self, out):
         if getattr(self, "_multilabel", False):
             return out
         if len(self.classes_) == 2:
@@ -409,7 +461,11 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
 
     def predict(self, X):
         """The most probable class of each row."""
-        proba = self.predict_proba(X)
+        return self._predictions(self._outputs(X))
+
+    def _predictions(self, out):
+        """Class labels from the network's outputs."""
+        proba = self._proba(out)
         if getattr(self, "_multilabel", False):
             return (proba > 0.5).astype(int)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -429,9 +485,12 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     A linear output layer (one neuron per target column) trained on mean
     squared error.  ``y`` may be 1-D (``predict`` returns 1-D) or 2-D for
     several targets.  The parameters and fitted attributes are those of
-    :class:`NetClassifier` (no ``classes_``).  Targets are used as given:
+    :class:`NetClassifier` (no ``classes_``; ``validation_scores_`` holds the
+    R² of each epoch, as ``score`` gives it).  Targets are used as given:
     standardise large ones (e.g. with ``TransformedTargetRegressor``).
     """
+
+    _score_function = staticmethod(r2_score)
 
     def _output(self, n_outputs):
         return "linear", "mse"
@@ -460,7 +519,9 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         return self._train(X, T, 1, sample_weight=self._sample_weight(X, y, sample_weight))
 
     def predict(self, X):
-        out = self._outputs(X)
+        return self._predictions(self._outputs(X))
+
+    def _predictions(self, out):
         return out.ravel() if out.shape[1] == 1 else out  # (n, 1) targets too, as MLPRegressor
 
     def __sklearn_tags__(self):
