@@ -33,9 +33,13 @@ try:  # scikit-learn >= 1.6
 except ImportError:  # older scikit-learn: the estimator's own _validate_data
     _sk_validate_data = None
 
+import functools
+import math
 import warnings
+from numbers import Integral
 
-from . import _registry
+from . import _backends, _registry, _spec, _training
+from ._data import as_float, as_int, is_sequence
 from .network import Network
 
 #: scikit-learn MLP's activation names, as plainnet's
@@ -43,6 +47,28 @@ _MLP_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
 _MLP_NAMES = {"sigmoid": "logistic", "linear": "identity"}
 
 __all__ = ["NetClassifier", "NetRegressor", "register_skl2onnx"]
+
+
+def _bad_input_keeps_state(fit):
+    """``fit``/``partial_fit``: the parameters are checked first, and a
+    ValueError or TypeError (a bad parameter or bad data) leaves every
+    attribute of the estimator as it was before the call."""
+    @functools.wraps(fit)
+    def checked(self, *args, **kwargs):
+        before = dict(self.__dict__)
+        try:
+            self._check_params()
+            return fit(self, *args, **kwargs)
+        except (TypeError, ValueError):
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+    return checked
+
+
+def _flag(value, what):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError("%s must be True or False, got %r" % (what, value))
 
 
 def _validate_data(estimator, X, y="no_validation", reset=True, **check_params):
@@ -88,6 +114,82 @@ class _NetEstimator(BaseEstimator):
         self.random_state = random_state
         self.backend = backend
 
+    # -- parameter checks: at fit time, as scikit-learn's estimators do ------
+    def _check_params(self):
+        """ValueError or TypeError, naming the estimator and the parameter,
+        for a parameter value that cannot train."""
+        try:
+            self._check_each_param()
+        except (TypeError, ValueError) as exc:
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind("%s: %s" % (type(self).__name__, exc)) from None
+
+    def _check_each_param(self):
+        hidden = self.hidden_layer_sizes
+        if not (is_sequence(hidden) or hasattr(hidden, "__index__")):  # text is no sequence
+            raise TypeError("hidden_layer_sizes must be an int or a sequence of ints such as "
+                            "(32,) (or () for none), got %r" % (hidden,))
+        for i, width in enumerate(hidden if is_sequence(hidden) else [hidden]):
+            as_int(width, "hidden_layer_sizes[%d]" % i, minimum=1)
+        activation = self.activation
+        if not isinstance(activation, str):
+            raise TypeError("activation must be a string, one of %s; got %r"
+                            % (", ".join(_registry.hidden_activations()), activation))
+        if not _registry.activation(_MLP_ACTIVATIONS.get(activation, activation)).hidden:
+            raise ValueError("activation %r is only for output layers: choose one of %s"
+                             % (activation, ", ".join(_registry.hidden_activations())))
+        _training.make_optimizer(self.optimizer)
+        if not as_float(self.learning_rate, "learning_rate") > 0.0:
+            raise ValueError("learning_rate must be positive, got %r" % (self.learning_rate,))
+        as_int(self.epochs, "epochs", minimum=1)
+        as_int(self.batch_size, "batch_size", minimum=1)
+        as_int(self.n_iter_no_change, "n_iter_no_change", minimum=1)
+        for flag in ("shuffle", "scale", "early_stopping", "warm_start"):
+            _flag(getattr(self, flag), flag)
+        if not isinstance(self.verbose, (bool, np.bool_)) and (
+                not isinstance(self.verbose, Integral) or self.verbose < 0):
+            raise TypeError("verbose must be True, False or an int >= 0, got %r" % (self.verbose,))
+        _spec.check_choice(self.init, _spec.INITS, "init")
+        if self.tol is not None and not as_float(self.tol, "tol") >= 0.0:
+            raise ValueError("tol must be None or >= 0, got %r" % (self.tol,))
+        fraction = as_float(self.validation_fraction, "validation_fraction")
+        if not 0.0 < fraction < 1.0:
+            raise ValueError("validation_fraction must be in (0, 1), got %r" % (fraction,))
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError("random_state must be None, an int in [0, 2**32 - 1] or a numpy "
+                             "RandomState, got %r" % (self.random_state,)) from None
+        if self.backend is not None:
+            _backends._check_name(self.backend, "backend")
+
+    def _validation_split_fits(self, n_rows, classes):
+        """ValueError naming validation_fraction when early stopping's split of
+        ``n_rows`` rows (stratified by ``classes``: (labels, counts), or None)
+        cannot be made."""
+        fraction = self.validation_fraction
+        n_val = int(math.ceil(fraction * n_rows))
+        n_train = n_rows - n_val
+        name = type(self).__name__
+        if n_train < 1:
+            raise ValueError("%s: validation_fraction=%r holds out all %d rows for early stopping, "
+                             "leaving none to train on: lower it" % (name, fraction, n_rows))
+        if classes is None:
+            return
+        labels, counts = classes
+        if counts.min() < 2:
+            rare = labels[counts.argmin()].item()
+            raise ValueError(
+                "%s: early_stopping holds out a stratified validation split, which needs two "
+                "rows or more of each class; class %r has %d" % (name, rare, counts.min()))
+        if n_val < len(labels) or n_train < len(labels):
+            raise ValueError(
+                "%s: validation_fraction=%r of %d rows holds out %d rows for early stopping and "
+                "trains on %d, but a stratified split needs at least one row of each of the %d "
+                "classes in both: %s validation_fraction"
+                % (name, fraction, n_rows, n_val, n_train, len(labels),
+                   "raise" if n_val < len(labels) else "lower"))
+
     # -- building and training ---------------------------------------------
     def _sizes(self, n_outputs):
         hidden = self.hidden_layer_sizes
@@ -95,10 +197,13 @@ class _NetEstimator(BaseEstimator):
             hidden = [hidden]
         return [self.n_features_in_] + list(hidden) + [n_outputs]
 
-    def _new_network(self, n_outputs):
+    def _seed(self):
         # An int seed drawn from random_state, as scikit-learn's own estimators
         # do: an int gives the same network every fit, a RandomState moves on.
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _new_network(self, n_outputs, seed=None):
+        seed = self._seed() if seed is None else seed
         output_activation, loss = self._output(n_outputs)
         activation = self.activation
         if isinstance(activation, str):
@@ -169,6 +274,12 @@ class _NetEstimator(BaseEstimator):
                                                  ensure_non_negative=True)
             if not np.all(np.isfinite(sample_weight)):
                 raise ValueError("sample_weight must be finite")
+        if isinstance(class_weight, dict):
+            known = set(self.classes_.tolist())
+            unknown = [label for label in class_weight if label not in known]
+            if unknown:
+                raise ValueError("%s: class_weight names labels that are not classes of y %r: %r"
+                                 % (type(self).__name__, list(self.classes_), unknown))
         if class_weight is not None:
             cw = compute_sample_weight(class_weight, y)
             sample_weight = cw if sample_weight is None else sample_weight * cw
@@ -183,7 +294,7 @@ class _NetEstimator(BaseEstimator):
         scores = []
         history = self.network_.train(
             X, T, epochs=epochs, learning_rate=self.learning_rate, optimizer=self.optimizer,
-            batch_size=self.batch_size, shuffle=self.shuffle, scale=self.scale,
+            batch_size=self.batch_size, shuffle=bool(self.shuffle), scale=bool(self.scale),
             validation_data=validation, sample_weight=sample_weight,
             early_stopping=self.n_iter_no_change if validation is not None else False,
             callback=self._callback(converge and validation is None, scoring, scores),
@@ -204,22 +315,20 @@ class _NetEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight=None):
         sw = self._sample_weight(X, y, sample_weight)
         T = self._encode_targets(y)
-        net = getattr(self, "network_", None)
-        if self.warm_start and net is not None and net.sizes == self._sizes(T.shape[1]):
-            # warm start: go on training the network of the last fit
-            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        else:
-            seed = self._new_network(T.shape[1])
+        seed = self._seed()
         validation = scoring = None
         if self.early_stopping:
-            fraction = self.validation_fraction
-            if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
-                    or not 0.0 < fraction < 1.0:
-                raise ValueError("validation_fraction must be a float in (0, 1), got %r" % (fraction,))
             stratify = y if isinstance(self, ClassifierMixin) and np.ndim(y) == 1 else None
+            self._validation_split_fits(
+                len(X), None if stratify is None else np.unique(stratify, return_counts=True))
             parts = (X, y, T) if sw is None else (X, y, T, sw)
-            split = train_test_split(*parts, test_size=fraction, random_state=seed,
-                                     stratify=stratify)
+            try:
+                split = train_test_split(*parts, test_size=self.validation_fraction,
+                                         random_state=seed, stratify=stratify)
+            except ValueError as exc:
+                raise ValueError("%s: early_stopping cannot hold out validation_fraction=%r of "
+                                 "these %d rows" % (type(self).__name__, self.validation_fraction,
+                                                    len(X))) from exc
             X, T = split[0], split[4]
             validation = (split[1], split[5])
             scoring = (split[1], split[3], None)
@@ -228,6 +337,9 @@ class _NetEstimator(BaseEstimator):
                 if sw.sum() > 0.0 and sw_val.sum() > 0.0:
                     validation = validation + (sw_val,)
                     scoring = (split[1], split[3], sw_val)
+        net = getattr(self, "network_", None)
+        if not (self.warm_start and net is not None and net.sizes == self._sizes(T.shape[1])):
+            self._new_network(T.shape[1], seed)  # else warm start: train the last fit's network
         return self._train(X, T, self.epochs, validation, converge=True, sample_weight=sw,
                            scoring=scoring)
 
@@ -339,6 +451,11 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
                         is multiplied by its class's (``fit``; ``partial_fit``
                         takes None or a dict).
 
+    The parameters are checked when ``fit`` or ``partial_fit`` starts: a value
+    that cannot train raises ValueError or TypeError naming the estimator and
+    the parameter ("NetClassifier: validation_fraction must be in (0, 1), got
+    1.5"), and a call that raises either leaves the estimator as it was.
+
     ``fit(X, y, sample_weight=None)`` and ``partial_fit`` take sample weights
     (finite, >= 0): each batch steps on the weighted mean gradient (see
     ``plainnet.Network.train``), and scikit-learn's metadata routing passes
@@ -398,6 +515,19 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
             random_state=random_state, backend=backend, verbose=verbose, warm_start=warm_start)
         self.class_weight = class_weight
 
+    def _check_each_param(self):
+        super()._check_each_param()
+        class_weight = self.class_weight
+        if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
+            return
+        if not isinstance(class_weight, dict):
+            raise TypeError("class_weight must be None, 'balanced' or a dict {class: weight}, "
+                            "got %r" % (class_weight,))
+        for label, weight in class_weight.items():
+            if not as_float(weight, "class_weight[%r]" % (label,)) >= 0.0:
+                raise ValueError("class_weight[%r] must be >= 0, got %r" % (label, weight))
+
+    @_bad_input_keeps_state
     def fit(self, X, y, sample_weight=None):
         """Train a new network on X and the class labels y for ``epochs`` epochs;
         ``sample_weight`` (and ``class_weight``) weigh each row's loss."""
@@ -417,6 +547,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
             self._set_classes(y)
         return self._fit(X, y, sample_weight)
 
+    @_bad_input_keeps_state
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on X, y; the first call builds the network and needs ``classes``."""
         first = not hasattr(self, "network_")
@@ -498,6 +629,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     def _encode_targets(self, y):
         return np.ascontiguousarray(y, dtype=np.float64).reshape(len(y), -1)
 
+    @_bad_input_keeps_state
     def fit(self, X, y, sample_weight=None):
         """Train a new network on X and y for ``epochs`` epochs; ``sample_weight``
         weighs each row's loss."""
@@ -505,6 +637,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         self._y_ndim = np.ndim(y)
         return self._fit(X, y, sample_weight)
 
+    @_bad_input_keeps_state
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch on X, y; the first call builds the network."""
         first = not hasattr(self, "network_")
