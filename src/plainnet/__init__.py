@@ -14,6 +14,7 @@ stochastic gradient descent.
 from ._backends import available_backends, get_backend, set_backend
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, TrainingInProgress
 from ._metrics import mse_loss
+from ._modelfile import model_schema
 from ._registry import deriv_sigmoid, sigmoid
 from ._version import __version__
 from ._training import SGD, Adam, Momentum, Scaler
@@ -32,6 +33,7 @@ __all__ = [
     "Adam",
     "Scaler",
     "load",
+    "model_schema",
     "from_torch",
     "available_backends",
     "get_backend",
