@@ -545,7 +545,7 @@ def test_cli_exports_float32_and_int8(tmp_path):
         proc = plainnet_cli(["export", "model.json", "--lang", "c"] + args, tmp_path)
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     proc = plainnet_cli(["export", "model.json", "--lang", "python", "--precision", "float32"], tmp_path)
-    assert proc.returncode == 2 and "--precision applies to --lang c only" in proc.stderr
+    assert proc.returncode == 2 and "--precision applies to --lang c and --lang onnx only" in proc.stderr
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     proc = plainnet_cli(["export", "model.json", "--lang", "c", "--quantize", "int8", "--calibration", "bad.csv"],
                         tmp_path)

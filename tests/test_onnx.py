@@ -236,6 +236,57 @@ def test_cli_export_onnx(tmp_path, capsys):
     assert "-o FILE" in capsys.readouterr().err
 
 
+
+def test_cli_export_onnx_float32(tmp_path):
+    """``--precision float32`` gives the float32 graph net.export_onnx(path,
+    dtype="float32") writes: float32 input and output (TensorProto.FLOAT), and
+    onnxruntime's outputs within float32 rounding of predict: at most 1e-5
+    relative (EPS["float32"], about 80 float32 ulps) to the size of the terms,
+    as _forward_bound states it, through a scaler and two layers."""
+    onnx, ort = _onnx_or_skip()
+    net = pn.Network([3, 6, 2], seed=4, activation="tanh", output_activation="softmax",
+                     loss="categorical_crossentropy", init="he")
+    net.fit_scaler(_rows(3, 30, 5))
+    model = str(tmp_path / "model.json")
+    net.save(model)
+    out = str(tmp_path / "model32.onnx")
+    proc = subprocess.run([sys.executable, "-m", "plainnet", "export", model, "--lang", "onnx",
+                           "--precision", "float32", "-o", out], env=env_with_package(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 0 and proc.stdout == proc.stderr == "", proc.stderr
+    with open(out, "rb") as f:
+        data = f.read()
+    loaded = pn.load(model)
+    assert data == _onnx.model_bytes(loaded, "float32")
+    graph = onnx.load_from_string(data)
+    onnx.checker.check_model(graph, full_check=True)
+    for value in list(graph.graph.input) + list(graph.graph.output):
+        assert value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert {t.data_type for t in graph.graph.initializer} == {onnx.TensorProto.FLOAT}
+    X = _rows(3, 200, 6)
+    ref, bound = _forward_bound(loaded, X, EPS["float32"])
+    got = _run(ort, data, X, "float32")
+    assert got.shape == ref.shape and (np.abs(got - ref) <= bound).all()
+    big = ref > 1e-3  # far from 0: plain relative agreement, 1e-5
+    assert (np.abs(got - ref)[big] <= 1e-5 * ref[big]).all()
+    # float64 stays the default, and --precision float16 is refused by argparse
+    assert main(["export", model, "--lang", "onnx", "-o", str(tmp_path / "m64.onnx")]) == 0
+    with open(str(tmp_path / "m64.onnx"), "rb") as f:
+        graph64 = onnx.load_from_string(f.read())
+    assert graph64.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+
+
+def test_cli_export_onnx_float32_refuses_weights_beyond_float32(tmp_path):
+    net = pn.Network.from_weights([[[1e39, 1.0]]], [[0.0]], activation="linear")
+    model = str(tmp_path / "big.json")
+    net.save(model)
+    out = tmp_path / "big.onnx"
+    proc = subprocess.run([sys.executable, "-m", "plainnet", "export", model, "--lang", "onnx",
+                           "--precision", "float32", "-o", str(out)], env=env_with_package(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert proc.returncode == 1 and "too large for float32" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
 # -- skl2onnx --------------------------------------------------------------------------
 
 def _skl2onnx_or_skip():

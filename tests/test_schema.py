@@ -1,11 +1,14 @@
-"""docs/model.schema.json, the model file's JSON Schema, is kept true: every
-kind of file plainnet saves validates against it (with jsonschema, skipped
-when it is not installed), and files that load() refuses for a reason the
-schema can express are refused by the schema too."""
+"""src/plainnet/model.schema.json, the model file's JSON Schema, is kept true:
+every kind of file plainnet saves validates against it (with jsonschema,
+skipped when it is not installed), and files that load() refuses for a reason
+the schema can express are refused by the schema too.  It ships inside the
+package (plainnet.model_schema() reads it), so a wheel must hold it."""
 
 import copy
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -14,8 +17,9 @@ from plainnet import ModelFileError, _modelfile, _registry
 
 from conftest import TUTORIAL_DATA, TUTORIAL_TARGETS
 
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           "docs", "model.schema.json")
+# The schema of the plainnet under test (src/ or site-packages): the one copy.
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(pn.__file__)), "model.schema.json")
+SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +183,61 @@ def test_adam_buffers_must_be_two(validator, tmp_path):
     assert not validator.is_valid(d)
     with pytest.raises(ModelFileError):
         pn.Network.from_dict(d)
+
+
+def test_model_schema_is_the_installed_file_parsed(schema):
+    assert pn.model_schema() == schema
+    assert schema["$id"] == "urn:plainnet:model-file:1"
+    first = pn.model_schema()
+    first["properties"].clear()  # each call parses afresh: no shared state to spoil
+    assert pn.model_schema() == schema
+    assert not os.path.exists(os.path.join(SOURCE_ROOT, "docs", "model.schema.json"))  # one copy
+
+
+def test_model_schema_works_from_a_zipped_package(tmp_path):
+    # pkgutil reads package data wherever the package is, even inside a zip
+    import zipfile
+    archive = str(tmp_path / "plainnet.zip")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(pn.__file__)))
+    with zipfile.ZipFile(archive, "w") as z:
+        for folder, _, files in os.walk(os.path.join(root, "plainnet")):
+            for name in files:
+                if name.endswith((".py", ".json")):
+                    path = os.path.join(folder, name)
+                    z.write(path, os.path.relpath(path, root))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import plainnet; "
+            "assert plainnet.__file__.startswith(sys.argv[1]), plainnet.__file__; "
+            "print(plainnet.model_schema()['title'])")
+    env = dict(os.environ, PLAINNET_BACKEND="python")
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", code, archive], env=env, cwd=str(tmp_path),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert out.returncode == 0 and out.stdout == "plainnet model file\n", out.stderr
+
+
+def test_a_pure_wheel_holds_the_schema(tmp_path):
+    """``PLAINNET_NO_C=1 pip wheel . --no-deps`` (setup.py's pure wheel) ships
+    plainnet/model.schema.json, byte for byte the source's.  pip builds it as
+    for a user, in build isolation: it fetches setuptools from the package
+    index (or pip's cache) as `pip install .` does.  It builds a copy of the
+    source, so that no build/ or egg-info folder is left in the tree."""
+    import shutil
+    import zipfile
+    if not os.path.exists(os.path.join(SOURCE_ROOT, "pyproject.toml")):
+        pytest.skip("the tests run outside a source tree")
+    source = str(tmp_path / "source")
+    shutil.copytree(SOURCE_ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "*.egg-info", "*.so", "*.pyd", "__pycache__", "node_modules"))
+    env = dict(os.environ, PLAINNET_NO_C="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PLAINNET_REQUIRE_C", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", source, "--no-deps", "-w", str(tmp_path)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    [wheel] = [name for name in os.listdir(str(tmp_path)) if name.endswith(".whl")]
+    assert wheel.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(str(tmp_path / wheel)) as z:
+        shipped = z.read("plainnet/model.schema.json")
+    with open(os.path.join(SOURCE_ROOT, "src", "plainnet", "model.schema.json"), "rb") as f:
+        assert shipped == f.read()

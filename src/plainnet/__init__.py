@@ -14,6 +14,7 @@ stochastic gradient descent.
 from ._backends import available_backends, get_backend, set_backend
 from ._errors import BackendUnavailable, ModelFileError, TrainingDiverged, TrainingInProgress
 from ._metrics import mse_loss
+from ._modelfile import model_schema
 from ._registry import deriv_sigmoid, sigmoid
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__
@@ -33,6 +34,7 @@ __all__ = [
     "Adam",
     "Scaler",
     "load",
+    "model_schema",
     "from_torch",
     "available_backends",
     "get_backend",

@@ -17,7 +17,7 @@ from ._data import as_float, as_int, as_vector
 from ._errors import ModelFileError
 from ._training import OPTIMIZERS, Scaler, make_optimizer
 
-__all__ = ["FORMAT", "VERSION", "model_dict", "parts_from_dict", "save_dict", "read"]
+__all__ = ["FORMAT", "VERSION", "model_dict", "parts_from_dict", "save_dict", "read", "model_schema"]
 
 FORMAT = "plainnet"
 VERSION = 1
@@ -302,6 +302,16 @@ def dumps(d):
     fields = ['  "%s": %s' % (k, json.dumps(d[k], allow_nan=False))
               for k in _KEYS + _OPTIONAL_KEYS if k in d]
     return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def model_schema():
+    """The model file's JSON Schema (draft 2020-12) as a dict: the file
+    ``model.schema.json`` installed inside the package, for validators in any
+    language (``jsonschema`` in Python)."""
+    import json
+    import pkgutil  # reads package data from a folder or a zip alike
+    return json.loads(pkgutil.get_data(__name__.rpartition(".")[0], "model.schema.json")
+                      .decode("utf-8"))
 
 
 def loads(text, source="model"):

@@ -588,7 +588,7 @@ def cmd_export(args):
     if args.lang == "onnx":  # binary: a file only, written atomically
         _check_writable(args.output)
         from ._onnx import model_bytes
-        write_atomically(args.output, model_bytes(net))
+        write_atomically(args.output, model_bytes(net, dtype=args.precision))
         return 0
     if args.lang == "c":
         calibration = None
@@ -746,7 +746,8 @@ def build_parser():
     p = add("export", "write a model as standalone C or Python source, or ONNX",
             "Write MODEL as standalone source: C99 with NAME_predict(), or a Python module "
             "(math only) with predict(); both give the same numbers as plainnet. "
-            "--lang onnx writes a float64 ONNX model (opset 17) to the -o file.")
+            "--lang onnx writes an ONNX model (opset 17) to the -o file, float64 or, with "
+            "--precision float32, float32.")
     p.add_argument("model", metavar="MODEL.json")
     p.add_argument("--lang", choices=("c", "python", "onnx"), required=True, help="language to write")
     p.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
@@ -754,7 +755,9 @@ def build_parser():
                    help="prefix of the C names: NAME_predict, NAME_N_INPUTS (default: plainnet_model)")
     p.add_argument("--precision", choices=("float64", "float32"), default="float64",
                    help="C arithmetic: float64 (double, the same bits as plainnet) or float32 "
-                        "(float, for single-precision FPUs such as the Cortex-M4F's) (default: %(default)s)")
+                        "(float, for single-precision FPUs such as the Cortex-M4F's); for --lang "
+                        "onnx the graph's type: float64 or float32 weights, input and output "
+                        "(default: %(default)s)")
     p.add_argument("--quantize", choices=("int8",), default=None,
                    help="C with int8 weights and integer arithmetic; needs --calibration")
     p.add_argument("--calibration", metavar="DATA.csv", default=None,
@@ -772,11 +775,14 @@ def main(argv=None):
     if args.command is None:
         args = parser.parse_args(argv + ["demo"])
     if args.command == "export" and args.lang != "c":
-        for given, option in ((args.name is not None, "--name"), (args.precision != "float64", "--precision"),
+        for given, option in ((args.name is not None, "--name"),
+                              (args.precision != "float64" and args.lang != "onnx", "--precision"),
                               (args.quantize is not None, "--quantize"),
                               (args.calibration is not None, "--calibration")):
             if given:
-                args.usage_error("%s applies to --lang c only" % option)
+                args.usage_error("%s applies to --lang c only" % option
+                                 if option != "--precision" else
+                                 "--precision applies to --lang c and --lang onnx only")
     if args.command == "export" and (args.quantize is None) != (args.calibration is None):
         args.usage_error("--quantize int8 needs --calibration DATA.csv" if args.calibration is None
                          else "--calibration applies to --quantize only")
