@@ -266,32 +266,70 @@ class Rows:
         return self._lists
 
 
-def _rows_from_view(view, width, what, core):
-    if view.ndim == 1 and width == 1:
-        shape = (view.shape[0], 1)
-    elif view.ndim == 2:
-        shape = tuple(view.shape)
-    else:
+def _block_shape(shape, width, what):
+    """``shape`` (an array's or a view's) as (rows, width), or raise naming the problem."""
+    if len(shape) == 1 and width == 1:
+        shape = (shape[0], 1)
+    elif len(shape) != 2:
         raise ValueError(
             "%s must be 2-dimensional (rows of %s values), got shape %s"
-            % (what, width, tuple(view.shape))
+            % (what, width, tuple(shape))
         )
     if shape[0] == 0:
         raise ValueError("%s is empty: at least one row is needed" % what)
     if width is not None and shape[1] != width:
         raise ValueError("%s rows have %d values, expected %d" % (what, shape[1], width))
+    return tuple(shape)
+
+
+def _checked_doubles(flat, shape, what, core, borrowed):
+    """:class:`Rows` reading ``flat`` (a C-contiguous float64 memoryview) in
+    place, once no value in it is a NaN or an infinity."""
+    k = core.first_nonfinite(flat) if core is not None else first_nonfinite(flat)
+    if k is not None:
+        raise ValueError("%s row %d, column %d is %r: data must be finite"
+                         % (what, k // shape[1], k % shape[1], flat[k]))
+    return Rows(shape[0], shape[1], buffer=flat, borrowed=borrowed)
+
+
+def _rows_from_view(view, width, what, core):
+    shape = _block_shape(view.shape, width, what)
     fmt = view.format.lstrip("@=<>!")
     if fmt == "d" and view.c_contiguous and view.format in _NATIVE_DOUBLE:
-        flat = view.cast("B").cast("d")
-        k = core.first_nonfinite(flat) if core is not None else first_nonfinite(flat)
-        if k is not None:
-            raise ValueError("%s row %d, column %d is %r: data must be finite"
-                             % (what, k // shape[1], k % shape[1], flat[k]))
-        return Rows(shape[0], shape[1], buffer=flat, borrowed=True)
+        return _checked_doubles(view.cast("B").cast("d"), shape, what, core, True)
     nested = _view_tolist(view)
     if view.ndim == 1:
         nested = [[v] for v in nested]
     return _rows_from_lists(nested, width, what, core)
+
+
+def _real_array(obj):
+    """``obj`` if it is a numpy array of real numbers (bool, integer or float
+    of any size, order and layout), else None.  numpy is looked up, never
+    imported: an ndarray exists only if numpy already is."""
+    numpy = sys.modules.get("numpy")
+    ndarray = getattr(numpy, "ndarray", None)
+    if ndarray is None or not isinstance(obj, ndarray) or obj.dtype.kind not in "biuf":
+        return None
+    return obj
+
+
+def _rows_from_array(arr, width, what, core):
+    """:class:`Rows` for a numpy array of real numbers: native C-contiguous
+    float64 is read in place; anything else numpy converts to a new C-order
+    float64 array in one step (ints correctly rounded, as Python's float(int);
+    bools 1.0 and 0.0; float16 and float32 widened exactly; any byte order),
+    which the Rows then reads in place and so keeps alive through its
+    memoryview.  No Python lists in between."""
+    shape = _block_shape(arr.shape, width, what)
+    if shape[1] == 0 or (arr.dtype.kind == "f" and arr.dtype.itemsize == 8
+                         and arr.dtype.isnative and arr.flags.c_contiguous):
+        return _rows_from_view(memoryview(arr), width, what, core)
+    numpy = sys.modules["numpy"]
+    doubles = numpy.ascontiguousarray(arr, dtype=numpy.float64)
+    # A new array is plainnet's own: training need not snapshot it.
+    borrowed = doubles is arr or not doubles.flags.owndata
+    return _checked_doubles(memoryview(doubles).cast("B").cast("d"), shape, what, core, borrowed)
 
 
 def first_nonfinite(flat):
@@ -333,9 +371,13 @@ def as_rows(data, width, what="data", core=None, names=None):
     """
     if isinstance(data, Rows):
         return data
+    if _real_array(data) is not None:
+        return _rows_from_array(data, width, what, core)
     view = _buffer_view(data)
     if view is None:
         data = _from_foreign(data, what, names)
+        if _real_array(data) is not None:
+            return _rows_from_array(data, width, what, core)
         view = _buffer_view(data)
     if view is not None:
         return _rows_from_view(view, width, what, core)
