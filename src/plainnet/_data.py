@@ -394,17 +394,21 @@ def as_rows(data, width, what="data", core=None, names=None):
     return _rows_from_lists(data, width, what, core)
 
 
+def _is_block(obj):
+    """True for what :func:`as_rows` reads as a block: Rows, numpy arrays of
+    real numbers, numeric buffers."""
+    return isinstance(obj, Rows) or _real_array(obj) is not None or _buffer_view(obj) is not None
+
+
 def as_targets(targets, n_rows, n_out, what="targets", core=None, names=None):
     """Targets as :class:`Rows` of width ``n_out``.
 
     A flat sequence of numbers (or a Series, or a 1-D array) is accepted for
     a network with one output.  ``names`` picks a DataFrame's columns by name.
     """
-    view = _buffer_view(targets)
-    if view is None and not isinstance(targets, Rows):
+    if not _is_block(targets):
         targets = _from_foreign(targets, what, names)
-        view = _buffer_view(targets)
-    if view is None and not isinstance(targets, Rows):
+    if not _is_block(targets):
         if not _is_iterable(targets):
             raise TypeError("%s must be a list of numbers or of rows, not %s" % (what, _describe(targets)))
         targets = list(targets)
