@@ -2,8 +2,12 @@
 
 Everything a backend receives has been checked here: numbers are finite
 Python floats, rows are rectangular and of the width the network expects.
-Buffers (``array('d')``, numpy arrays, anything with the buffer protocol) are
-read through ``memoryview``, so numpy is never imported for them.  Other
+Buffers (``array('d')``, anything with the buffer protocol) are read through
+``memoryview``, so numpy is never imported for them.  A numpy array of real
+numbers (bool, integer or float, any layout or byte order) that is not native
+C-order float64 already is converted to one by numpy, in one step, and then
+read in place like one; numpy is only looked up in ``sys.modules`` for that,
+since such an array exists only once numpy is imported.  Other
 array-likes (pandas and polars DataFrames and Series, torch tensors, anything
 with ``__array__`` or the dataframe interchange protocol) are converted
 through numpy, imported only then; text and missing values in them are
@@ -217,8 +221,9 @@ class Rows:
 
     ``lists`` holds the rows as lists of floats.  ``buffer`` is set when the
     caller passed a C-contiguous float64 buffer (``borrowed``: the caller's
-    memory), or when ``plainnet._pn_lists`` packed the rows: the C backend
-    reads it in place.
+    memory), when numpy converted the caller's array to a new float64 one
+    (the memoryview holds that array), or when ``plainnet._pn_lists`` packed
+    the rows: the C backend reads it in place.
     """
 
     __slots__ = ("n", "width", "_lists", "buffer", "_flat", "borrowed")
