@@ -2,8 +2,12 @@
 
 Everything a backend receives has been checked here: numbers are finite
 Python floats, rows are rectangular and of the width the network expects.
-Buffers (``array('d')``, numpy arrays, anything with the buffer protocol) are
-read through ``memoryview``, so numpy is never imported for them.  Other
+Buffers (``array('d')``, anything with the buffer protocol) are read through
+``memoryview``, so numpy is never imported for them.  A numpy array of real
+numbers (bool, integer or float, any layout or byte order) that is not native
+C-order float64 already is converted to one by numpy, in one step, and then
+read in place like one; numpy is only looked up in ``sys.modules`` for that,
+since such an array exists only once numpy is imported.  Other
 array-likes (pandas and polars DataFrames and Series, torch tensors, anything
 with ``__array__`` or the dataframe interchange protocol) are converted
 through numpy, imported only then; text and missing values in them are
@@ -217,8 +221,9 @@ class Rows:
 
     ``lists`` holds the rows as lists of floats.  ``buffer`` is set when the
     caller passed a C-contiguous float64 buffer (``borrowed``: the caller's
-    memory), or when ``plainnet._pn_lists`` packed the rows: the C backend
-    reads it in place.
+    memory), when numpy converted the caller's array to a new float64 one
+    (the memoryview holds that array), or when ``plainnet._pn_lists`` packed
+    the rows: the C backend reads it in place.
     """
 
     __slots__ = ("n", "width", "_lists", "buffer", "_flat", "borrowed")
@@ -266,32 +271,70 @@ class Rows:
         return self._lists
 
 
-def _rows_from_view(view, width, what, core):
-    if view.ndim == 1 and width == 1:
-        shape = (view.shape[0], 1)
-    elif view.ndim == 2:
-        shape = tuple(view.shape)
-    else:
+def _block_shape(shape, width, what):
+    """``shape`` (an array's or a view's) as (rows, width), or raise naming the problem."""
+    if len(shape) == 1 and width == 1:
+        shape = (shape[0], 1)
+    elif len(shape) != 2:
         raise ValueError(
             "%s must be 2-dimensional (rows of %s values), got shape %s"
-            % (what, width, tuple(view.shape))
+            % (what, width, tuple(shape))
         )
     if shape[0] == 0:
         raise ValueError("%s is empty: at least one row is needed" % what)
     if width is not None and shape[1] != width:
         raise ValueError("%s rows have %d values, expected %d" % (what, shape[1], width))
+    return tuple(shape)
+
+
+def _checked_doubles(flat, shape, what, core, borrowed):
+    """:class:`Rows` reading ``flat`` (a C-contiguous float64 memoryview) in
+    place, once no value in it is a NaN or an infinity."""
+    k = core.first_nonfinite(flat) if core is not None else first_nonfinite(flat)
+    if k is not None:
+        raise ValueError("%s row %d, column %d is %r: data must be finite"
+                         % (what, k // shape[1], k % shape[1], flat[k]))
+    return Rows(shape[0], shape[1], buffer=flat, borrowed=borrowed)
+
+
+def _rows_from_view(view, width, what, core):
+    shape = _block_shape(view.shape, width, what)
     fmt = view.format.lstrip("@=<>!")
     if fmt == "d" and view.c_contiguous and view.format in _NATIVE_DOUBLE:
-        flat = view.cast("B").cast("d")
-        k = core.first_nonfinite(flat) if core is not None else first_nonfinite(flat)
-        if k is not None:
-            raise ValueError("%s row %d, column %d is %r: data must be finite"
-                             % (what, k // shape[1], k % shape[1], flat[k]))
-        return Rows(shape[0], shape[1], buffer=flat, borrowed=True)
+        return _checked_doubles(view.cast("B").cast("d"), shape, what, core, True)
     nested = _view_tolist(view)
     if view.ndim == 1:
         nested = [[v] for v in nested]
     return _rows_from_lists(nested, width, what, core)
+
+
+def _real_array(obj):
+    """``obj`` if it is a numpy array of real numbers (bool, integer or float
+    of any size, order and layout), else None.  numpy is looked up, never
+    imported: an ndarray exists only if numpy already is."""
+    numpy = sys.modules.get("numpy")
+    ndarray = getattr(numpy, "ndarray", None)
+    if ndarray is None or not isinstance(obj, ndarray) or obj.dtype.kind not in "biuf":
+        return None
+    return obj
+
+
+def _rows_from_array(arr, width, what, core):
+    """:class:`Rows` for a numpy array of real numbers: native C-contiguous
+    float64 is read in place; anything else numpy converts to a new C-order
+    float64 array in one step (ints correctly rounded, as Python's float(int);
+    bools 1.0 and 0.0; float16 and float32 widened exactly; any byte order),
+    which the Rows then reads in place and so keeps alive through its
+    memoryview.  No Python lists in between."""
+    shape = _block_shape(arr.shape, width, what)
+    if shape[1] == 0 or (arr.dtype.kind == "f" and arr.dtype.itemsize == 8
+                         and arr.dtype.isnative and arr.flags.c_contiguous):
+        return _rows_from_view(memoryview(arr), width, what, core)
+    numpy = sys.modules["numpy"]
+    doubles = numpy.ascontiguousarray(arr, dtype=numpy.float64)
+    # A new array is plainnet's own: training need not snapshot it.
+    borrowed = doubles is arr or not doubles.flags.owndata
+    return _checked_doubles(memoryview(doubles).cast("B").cast("d"), shape, what, core, borrowed)
 
 
 def first_nonfinite(flat):
@@ -333,9 +376,13 @@ def as_rows(data, width, what="data", core=None, names=None):
     """
     if isinstance(data, Rows):
         return data
+    if _real_array(data) is not None:
+        return _rows_from_array(data, width, what, core)
     view = _buffer_view(data)
     if view is None:
         data = _from_foreign(data, what, names)
+        if _real_array(data) is not None:
+            return _rows_from_array(data, width, what, core)
         view = _buffer_view(data)
     if view is not None:
         return _rows_from_view(view, width, what, core)
@@ -352,17 +399,21 @@ def as_rows(data, width, what="data", core=None, names=None):
     return _rows_from_lists(data, width, what, core)
 
 
+def _is_block(obj):
+    """True for what :func:`as_rows` reads as a block: Rows, numpy arrays of
+    real numbers, numeric buffers."""
+    return isinstance(obj, Rows) or _real_array(obj) is not None or _buffer_view(obj) is not None
+
+
 def as_targets(targets, n_rows, n_out, what="targets", core=None, names=None):
     """Targets as :class:`Rows` of width ``n_out``.
 
     A flat sequence of numbers (or a Series, or a 1-D array) is accepted for
     a network with one output.  ``names`` picks a DataFrame's columns by name.
     """
-    view = _buffer_view(targets)
-    if view is None and not isinstance(targets, Rows):
+    if not _is_block(targets):
         targets = _from_foreign(targets, what, names)
-        view = _buffer_view(targets)
-    if view is None and not isinstance(targets, Rows):
+    if not _is_block(targets):
         if not _is_iterable(targets):
             raise TypeError("%s must be a list of numbers or of rows, not %s" % (what, _describe(targets)))
         targets = list(targets)

@@ -11,7 +11,7 @@ def _as_block(values, what):
         raise TypeError("%s must be a sequence of numbers or of rows, not %r" % (what, values))
     view = _buffer_view(values)
     if view is not None:
-        return as_rows(view, 1 if view.ndim == 1 else None, what)
+        return as_rows(values, 1 if view.ndim == 1 else None, what)
     values = list(values)
     if values and not is_sequence(values[0]):
         return as_rows([[v] for v in values], 1, what)
