@@ -1178,6 +1178,18 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
     const double *a = x;
     size_t lda = ldx, l, r, r0, r1, j;
     share(team, nb, &r0, &r1);
+    if (nb == 1) { /* one row: the per-sample kernels, with no packing (the same bits) */
+        if (team->id == 0)
+            for (l = 0; l < net->n_layers; l++) {
+                const pn_layer *L = &net->layer[l];
+                double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
+                dense_forward(store + L->wt, store + L->b, a, L->n_in, L->n_out, z);
+                activate(L->act, z, y, L->n_out);
+                a = y;
+            }
+        team_sync(team);
+        return;
+    }
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
         const size_t n_out = L->n_out;
