@@ -139,3 +139,24 @@ def fann_version():
         return out.stdout.strip() or "not installed"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+#: The two builds of peak.c: name -> compiler flags (-O2, as the issue asks).
+PEAK_BUILDS = {
+    "mul+add": ["-O2", "-mavx2", "-ffp-contract=off"],
+    "fma": ["-O2", "-mavx2", "-mfma", "-DPEAK_FMA"],
+}
+
+
+def peak_gflops(builder, build, runs=3, seconds=0.2):
+    """GFLOP/s of each of ``runs`` runs of peak.c built as ``build`` (see PEAK_BUILDS):
+    12 independent 256-bit float64 chains on one core, timed inside C."""
+    exe = builder.build("peak-" + build.replace("+", ""), "peak.c", PEAK_BUILDS[build])
+    out = []
+    for _ in range(runs):
+        proc = subprocess.run([exe, "0.999", "0.001", repr(seconds)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("%s failed: %s" % (exe, proc.stderr.strip()))
+        fields = dict(line.split(None, 1) for line in proc.stdout.strip().splitlines())
+        out.append(float(fields["gflops"]))
+    return out
