@@ -13,7 +13,6 @@ import subprocess
 import tempfile
 
 from bench_peers import Runner, Skip
-from plainnet._contract import flatten, unflatten  # plainnet's flat parameter layout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,6 +79,8 @@ class Builder:
             f.write(struct.pack("<i", len(wl.sizes)))
             f.write(struct.pack("<%di" % len(wl.sizes), *wl.sizes))
             f.write(struct.pack("<iid", wl.n_rows, epochs, wl.lr))
+            from plainnet._contract import flatten  # plainnet's flat parameter layout
+
             flat = flatten(wl.W0, wl.B0)
             f.write(struct.pack("<%dd" % len(flat), *flat))
             f.write(wl.X.astype("<f8").tobytes())
@@ -115,6 +116,9 @@ class NativeTrain(Runner):
             return None
         with open(self.params_out, "rb") as f:
             data = f.read()
+        # imported here, not at the top: run.py chooses which plainnet (src/ or installed) first
+        from plainnet._contract import unflatten
+
         return unflatten(struct.unpack("<%dd" % (len(data) // 8), data), sizes)
 
 
