@@ -193,25 +193,58 @@ ROUND_RUNS = 25
 _CPUS = {"all": None, "one": None}
 
 
+_BLAS_LIMIT = []  # threadpoolctl's limit, kept for the whole run
+
+
+def set_affinity(cpus):
+    """Set the CPUs of every thread of this process: sched_setaffinity(0) sets
+    only the calling thread's, and BLAS or OpenMP worker threads started
+    earlier (numpy's OpenBLAS starts its pool at import) would keep all CPUs."""
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
+
+
 def pin_to_one_cpu():
-    """Pin this process to one CPU; returns a description for the report."""
+    """Pin this process to one CPU and numpy's BLAS to one thread; returns a description for the report."""
     if not hasattr(os, "sched_setaffinity"):
         return "not pinned (no sched_setaffinity here)"
     allowed = os.sched_getaffinity(0)
     one = {max(allowed)}
-    os.sched_setaffinity(0, one)
+    set_affinity(one)
     _CPUS.update(all=allowed, one=one)
-    return "pinned to CPU %d; peers using n threads get %d CPUs while they run" % (max(allowed), len(allowed))
+    # BLAS pools run one thread: a numpy peer is a single-threaded peer (on one
+    # CPU, a pool of spinning BLAS threads would fight over it).
+    try:
+        import threadpoolctl
+    except ImportError:
+        blas = "BLAS threads not limited (threadpoolctl is not installed; pip install threadpoolctl)"
+    else:
+        _BLAS_LIMIT.append(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+        blas = "BLAS (numpy, scikit-learn) limited to 1 thread with threadpoolctl"
+    return "pinned to CPU %d; peers using n threads get %d CPUs while they run; %s" % (
+        max(allowed), len(allowed), blas)
+
+
+def with_cpus(runner, fn):
+    """fn() on the CPUs runner may use: one, or all for a peer of several threads."""
+    if _CPUS["one"] is None or getattr(runner, "threads", 1) <= 1:
+        return fn()
+    set_affinity(_CPUS["all"])
+    try:
+        return fn()
+    finally:
+        set_affinity(_CPUS["one"])
 
 
 def run_once(runner):
-    if _CPUS["one"] is None or getattr(runner, "threads", 1) <= 1:
-        return runner.run()
-    os.sched_setaffinity(0, _CPUS["all"])
-    try:
-        return runner.run()
-    finally:
-        os.sched_setaffinity(0, _CPUS["one"])
+    return with_cpus(runner, runner.run)
 
 
 def best_of_round(runner):
@@ -236,7 +269,7 @@ def measure(group, unit, scale, factories, repeats):
     for peer, note, factory in factories:
         try:
             runner = factory()
-            runner.warm_up()
+            with_cpus(runner, runner.warm_up)
         except Skip as exc:
             print("  %-34s skipped: %s" % (peer, exc))
             results.append(Result(group, peer, unit, skipped=str(exc), note=note))
