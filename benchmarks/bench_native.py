@@ -13,7 +13,6 @@ import subprocess
 import tempfile
 
 from bench_peers import Runner, Skip
-from plainnet._contract import flatten, unflatten  # plainnet's flat parameter layout
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -80,6 +79,8 @@ class Builder:
             f.write(struct.pack("<i", len(wl.sizes)))
             f.write(struct.pack("<%di" % len(wl.sizes), *wl.sizes))
             f.write(struct.pack("<iid", wl.n_rows, epochs, wl.lr))
+            from plainnet._contract import flatten  # plainnet's flat parameter layout
+
             flat = flatten(wl.W0, wl.B0)
             f.write(struct.pack("<%dd" % len(flat), *flat))
             f.write(wl.X.astype("<f8").tobytes())
@@ -115,6 +116,9 @@ class NativeTrain(Runner):
             return None
         with open(self.params_out, "rb") as f:
             data = f.read()
+        # imported here, not at the top: run.py chooses which plainnet (src/ or installed) first
+        from plainnet._contract import unflatten
+
         return unflatten(struct.unpack("<%dd" % (len(data) // 8), data), sizes)
 
 
@@ -139,3 +143,24 @@ def fann_version():
         return out.stdout.strip() or "not installed"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+#: The two builds of peak.c: name -> compiler flags (-O2, as the issue asks).
+PEAK_BUILDS = {
+    "mul+add": ["-O2", "-mavx2", "-ffp-contract=off"],
+    "fma": ["-O2", "-mavx2", "-mfma", "-DPEAK_FMA"],
+}
+
+
+def peak_gflops(builder, build, runs=3, seconds=0.2):
+    """GFLOP/s of each of ``runs`` runs of peak.c built as ``build`` (see PEAK_BUILDS):
+    12 independent 256-bit float64 chains on one core, timed inside C."""
+    exe = builder.build("peak-" + build.replace("+", ""), "peak.c", PEAK_BUILDS[build])
+    out = []
+    for _ in range(runs):
+        proc = subprocess.run([exe, "0.999", "0.001", repr(seconds)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError("%s failed: %s" % (exe, proc.stderr.strip()))
+        fields = dict(line.split(None, 1) for line in proc.stdout.strip().splitlines())
+        out.append(float(fields["gflops"]))
+    return out

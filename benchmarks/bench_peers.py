@@ -440,3 +440,205 @@ class BatchCall(Runner):
         if self.before:
             self.before()
         return timed(self.fn, self.rows)
+
+
+# -- mini-batch training (W6) ----------------------------------------------
+def plainnet_threads(pn):
+    """(set_num_threads, get_num_threads) of this plainnet, or (None, None) if it has none."""
+    return getattr(pn, "set_num_threads", None), getattr(pn, "get_num_threads", None)
+
+
+class PlainnetBatchTrain(Runner):
+    """plainnet's ``Network.train(X, T, epochs, lr, optimizer=..., batch_size=...)``
+    on float64 arrays, from a fresh network each run (so Adam starts from zero
+    moments), built outside the timing.  ``threads``: None leaves plainnet's
+    thread count alone; n sets it with ``plainnet.set_num_threads(n)`` before
+    each run, and a build without that function runs n > 1 as a Skip."""
+
+    def __init__(self, pn, wl, optimizer, batch_size, lr, backend="c", threads=None, rows=None):
+        if backend not in pn.available_backends():
+            raise Skip("plainnet backend %r is not available here (available: %s)"
+                       % (backend, pn.available_backends()))
+        set_threads, _ = plainnet_threads(pn)
+        if threads is not None and threads > 1 and set_threads is None:
+            raise Skip("no thread support in this build")
+        self.pn, self.wl, self.backend = pn, wl, backend
+        self.optimizer, self.batch_size, self.lr = optimizer, batch_size, lr
+        self.set_threads = set_threads if threads is not None else None
+        self.threads = threads or 1
+        rows = self._training_work(wl, None, rows)
+        self.X, self.T = wl.X[:rows], wl.T[:rows]
+        self.net = None
+
+    def run(self):
+        self.net = self.pn.Network.from_weights(self.wl.W0, self.wl.B0, backend=self.backend)
+        if self.set_threads is not None:
+            self.set_threads(self.threads)
+        return timed(self._train)
+
+    def _train(self):
+        self.net.train(self.X, self.T, self.epochs, self.lr, optimizer=self.optimizer,
+                       batch_size=self.batch_size)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        return {"accuracy": "%.4f" % accuracy(self.net.predict(self.wl.X, as_numpy=True), self.wl.T)}
+
+    def final_params(self):
+        return self.net.weights, self.net.biases
+
+
+class NumpyBatchTrain(Runner):
+    """Mini-batch training written in numpy, float64, the usual way: per batch
+    A = sigmoid(X @ W.T + b) per layer, output delta of the mean squared error
+    (mean over the batch and the outputs, as plainnet and torch's mse_loss),
+    deltas through W, gradients D.T @ A, then an SGD or Adam (PyTorch's
+    formula, bias-corrected) step.  BLAS is free to reorder every sum."""
+
+    def __init__(self, wl, optimizer, batch_size, lr, rows=None, betas=(0.9, 0.999), eps=1e-8):
+        np = need("numpy")
+        self.np, self.wl = np, wl
+        self.optimizer, self.batch_size, self.lr = optimizer, batch_size, lr
+        self.betas, self.eps = betas, eps
+        rows = self._training_work(wl, None, rows)
+        self.X = np.ascontiguousarray(wl.X[:rows])
+        self.T = np.ascontiguousarray(wl.T[:rows])
+
+    def _reset(self):
+        np = self.np
+        self.params = [np.array(W, dtype=np.float64) for W in self.wl.W0] + \
+                      [np.array(b, dtype=np.float64) for b in self.wl.B0]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def _train(self):
+        np = self.np
+        n_layers = len(self.wl.W0)
+        Ws, bs = self.params[:n_layers], self.params[n_layers:]
+        lr, bsz = self.lr, self.batch_size
+        b1, b2 = self.betas
+        n_out = self.T.shape[1]
+        with np.errstate(over="ignore"):
+            for epoch in range(self.epochs):
+                for lo in range(0, len(self.X), bsz):
+                    X, T = self.X[lo:lo + bsz], self.T[lo:lo + bsz]
+                    acts = [X]
+                    a = X
+                    for W, b in zip(Ws, bs):
+                        a = 1.0 / (1.0 + np.exp(-(a @ W.T + b)))
+                        acts.append(a)
+                    d = (-2.0 / (n_out * len(X))) * (T - a) * (a * (1.0 - a))
+                    grads_W, grads_b = [None] * n_layers, [None] * n_layers
+                    for l in range(n_layers - 1, -1, -1):
+                        a_in = acts[l]
+                        grads_W[l] = d.T @ a_in
+                        grads_b[l] = d.sum(axis=0)
+                        if l:
+                            d = (d @ Ws[l]) * (a_in * (1.0 - a_in))
+                    grads = grads_W + grads_b
+                    if self.optimizer == "sgd":
+                        for p, g in zip(self.params, grads):
+                            p -= lr * g
+                    else:
+                        self.t += 1
+                        c1, c2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+                        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+                            m *= b1
+                            m += (1.0 - b1) * g
+                            v *= b2
+                            v += (1.0 - b2) * g * g
+                            p -= (lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+
+    def run(self):
+        self._reset()
+        return timed(self._train)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        np = self.np
+        n_layers = len(self.wl.W0)
+        a = self.wl.X
+        with np.errstate(over="ignore"):
+            for W, b in zip(self.params[:n_layers], self.params[n_layers:]):
+                a = 1.0 / (1.0 + np.exp(-(a @ W.T + b)))
+        return {"accuracy": "%.4f" % accuracy(a, self.wl.T)}
+
+
+class TorchBatchTrain(Runner):
+    """The idiomatic PyTorch mini-batch loop: nn.Sequential of Linear+Sigmoid
+    from plainnet's initial weights, mse_loss on each batch (mean over rows and
+    outputs), autograd, optim.SGD(lr) or optim.Adam(lr) with its defaults."""
+
+    def __init__(self, wl, optimizer, batch_size, lr, threads, dtype_name="float64", rows=None):
+        torch = need("torch", "; pip install torch==2.13.0")
+        self.torch, self.wl = torch, wl
+        self.optimizer, self.batch_size, self.lr = optimizer, batch_size, lr
+        self.dtype = getattr(torch, dtype_name)
+        self.threads = threads
+        rows = self._training_work(wl, None, rows)
+        self.X = torch.tensor(wl.X[:rows], dtype=self.dtype)
+        self.T = torch.tensor(wl.T[:rows], dtype=self.dtype)
+
+    def _train(self):
+        torch = self.torch
+        model, opt, bsz = self.model, self.opt, self.batch_size
+        mse = torch.nn.functional.mse_loss
+        X, T = self.X, self.T
+        for epoch in range(self.epochs):
+            for lo in range(0, len(X), bsz):
+                loss = mse(model(X[lo:lo + bsz]), T[lo:lo + bsz])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    def run(self):
+        torch = self.torch
+        torch.set_num_threads(self.threads)
+        self.model = torch_model(torch, self.wl, self.dtype)
+        cls = torch.optim.SGD if self.optimizer == "sgd" else torch.optim.Adam
+        self.opt = cls(self.model.parameters(), lr=self.lr)
+        return timed(self._train)
+
+    def measure_quality(self):
+        if self.reduced:
+            return {}
+        torch = self.torch
+        with torch.no_grad():
+            y = self.model(torch.tensor(self.wl.X, dtype=self.dtype)).double().numpy()
+        return {"accuracy": "%.4f" % accuracy(y, self.wl.T)}
+
+
+# -- the scikit-learn default fit (W7) -------------------------------------
+class EstimatorFit(Runner):
+    """``make().fit(X_train, y_train)`` timed; quality: accuracy on the test rows.
+
+    ``before`` (untimed, before each fit) may set a thread count; ``threads``
+    says how many CPUs the fit may use (see run.py's pin_to_one_cpu)."""
+
+    def __init__(self, make, X_train, y_train, X_test, y_test, before=None, threads=1):
+        super().__init__(1)  # one fit per run
+        self.make, self.before, self.threads = make, before, threads
+        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
+        self.model = None
+
+    def _fit(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(self.X_train, self.y_train)
+
+    def run(self):
+        if self.before:
+            self.before()
+        self.model = self.make()
+        return timed(self._fit)
+
+    def measure_quality(self):
+        import numpy as np
+
+        acc = float(np.mean(self.model.predict(self.X_test) == self.y_test))
+        return {"test accuracy": "%.4f" % acc}

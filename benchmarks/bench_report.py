@@ -9,7 +9,21 @@ GROUP_TITLES = {
     "W4a": "W4a: single-row predict latency from Python, 64-32-10 (time per call)",
     "W4b": "W4b: batch predict, 10,000 rows, 64-32-10 (time per row)",
     "W5": "W5: import time and peak memory of a fresh interpreter, above `python -c pass`",
+    "W4b 784": "W4b 784: batch predict, 10,000 rows, 784-256-10, float64 array in and out (time per row)",
+    "W6 peak": "W6 peak: float64 GFLOP/s of one core, measured by benchmarks/peak.c",
+    "W6 sgd": "W6 sgd: mini-batch 64 SGD, 784-256-10, float64 arrays in (time per sample; GFLOP/s)",
+    "W6 adam": "W6 adam: mini-batch 64 Adam, 784-256-10, float64 arrays in (time per sample; GFLOP/s)",
+    "W6 per-sample": "W6 per-sample: batch_size 1 SGD and Adam, 784-256-10 (time per sample)",
+    "W7": "W7: scikit-learn's default fit, NetClassifier against MLPClassifier on digits (time per fit; "
+          "test accuracy)",
 }
+
+#: The row other rows of a group are divided by in the "vs C" column.
+REFERENCE_PEERS = {"W5": "import plainnet", "W4b 784": "plainnet c, as_numpy",
+                   "W6 per-sample": "plainnet c, per-sample sgd"}
+
+#: Groups that are not times (no "vs C" column, no chart).
+NOT_TIMES = ("W5", "W6 peak")
 
 PEER_NOTES = [
     ("plainnet c", "plainnet's C backend (cffi) through the public API: `Network.from_weights(W0, B0, "
@@ -67,7 +81,8 @@ def fmt(v):
 
 
 class Report:
-    def __init__(self, results, targets, machine, workloads, quick, cfg, command, elapsed, flops_formula):
+    def __init__(self, results, targets, machine, workloads, quick, cfg, command, elapsed, flops_formula,
+                 w6_flops_formula=""):
         self.results = results
         self.targets = targets
         self.machine = machine
@@ -77,6 +92,7 @@ class Report:
         self.command = command
         self.elapsed = elapsed
         self.flops_formula = flops_formula
+        self.w6_flops_formula = w6_flops_formula
 
     def groups(self):
         seen = []
@@ -87,7 +103,9 @@ class Report:
 
     def ratio(self, r):
         """r's median over plainnet c's median in the same group (how many times C's time)."""
-        ref_peer = "import plainnet" if r.group == "W5" else "plainnet c"
+        if r.group in NOT_TIMES[1:]:
+            return None
+        ref_peer = REFERENCE_PEERS.get(r.group, "plainnet c")
         ref = next((x for x in self.results if x.group == r.group and x.peer == ref_peer and x.values), None)
         if ref is None or not r.values or r.peer == "python -c pass":
             return None
@@ -156,6 +174,17 @@ class Report:
                     wl.title, wl.lr, wl.n_rows * wl.epochs, (" Data: " + wl.data_note + ".") if wl.data_note else ""), ""]
             if group == "W3":
                 md += [self.flops_formula + ".", ""]
+            if group in ("W6 sgd", "W6 adam", "W6 per-sample"):
+                wl6 = self.workloads.get("W6")
+                if wl6 is not None:
+                    md += ["%s.%s" % (wl6.title, (" Data: " + wl6.data_note + ".") if wl6.data_note else ""), ""]
+                md += [self.w6_flops_formula + "; \"of peak\" divides by the best run of `peak.c, separate mul "
+                       "and add` (the W6 peak table).", ""]
+            if group == "W6 peak":
+                md += ["12 independent chains of 256-bit float64 `acc = acc * m; acc = acc + c` (or one FMA), "
+                       "in registers, for about 0.2 s per run, on the CPU the single-threaded peers are pinned "
+                       "to. plainnet's strict IEEE order uses separate multiplies and adds, so the mul+add build "
+                       "is its peak; FMA is for reference.", ""]
             md += ["| peer | median | min - max | vs C | notes |", "|---|---:|---:|---:|---|"]
             for row in self.rows(group):
                 md.append("| %s |" % " | ".join(cell.replace("|", "\\|") for cell in row))
@@ -189,7 +218,7 @@ class Report:
         except ImportError as exc:
             print("chart skipped: matplotlib is not installed (%s); pip install matplotlib" % exc)
             return False
-        groups = [g for g in self.groups() if g != "W5" and any(r.values for r in self.results if r.group == g)]
+        groups = [g for g in self.groups() if g not in NOT_TIMES and any(r.values for r in self.results if r.group == g)]
         if not groups:
             print("chart skipped: nothing measured to plot")
             return False

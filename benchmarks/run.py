@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -25,16 +26,18 @@ import bench_report  # noqa: E402
 from bench_peers import Skip  # noqa: E402
 
 SEED = 2024
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 
 #: Settings of a full run and of --quick.  A peer too slow for the full work
 #: in the time budget does a stated part of it; its per-step figures still compare.
 #: ``cut`` maps a slow peer family and workload to the (epochs, rows) it does.
 FULL = dict(repeats=5, w2_epochs=10, w3_rows=2000, py_batch_rows=500, call_seconds=0.1, import_repeats=10,
+            w6_rows=4096, w6_per_sample_rows=1024, w6_bits_rows=72, w7_epochs=30,
             cut={"python": {"W2": (1, None), "W3": (1, 40)},
                  "torch": {"W2": (2, None), "W3": (1, 1000)},
                  "sklearn": {"W3": (1, 500)}})
 QUICK = dict(repeats=3, w2_epochs=2, w3_rows=1000, py_batch_rows=200, call_seconds=0.04, import_repeats=5,
+             w6_rows=1024, w6_per_sample_rows=256, w6_bits_rows=72, w7_epochs=30,
              cut={"python": {"W2": (1, 300), "W3": (1, 10)},
                   "torch": {"W1": (100, None), "W2": (1, 300), "W3": (1, 100)},
                   "sklearn": {"W1": (200, None), "W2": (1, 300), "W3": (1, 100)}})
@@ -52,6 +55,24 @@ def w3_flops_per_step(sizes=W3_SIZES):
 W3_FLOPS_FORMULA = (
     "flops per sample-step = forward 2*(784*128 + 128*10) + hidden delta sums 2*(128*10) "
     "+ update 2*(784*128 + 128*10) = %d (biases and sigmoids not counted)" % w3_flops_per_step()
+)
+
+#: W6: mini-batch training of 784-256-10.  Flops per sample, 2 per multiply-add:
+#: forward, deltas back to the hidden layer, weight gradients (the same count
+#: as W3's per-sample step, whose update is its weight gradient).
+W6_SIZES = [784, 256, 10]
+W6_BATCH = 64
+W6_LR = {"sgd": 0.1, "adam": 0.001}
+
+
+def w6_flops_per_sample(sizes=W6_SIZES):
+    return w3_flops_per_step(sizes)
+
+
+W6_FLOPS_FORMULA = (
+    "flops per sample = forward 2*(784*256 + 256*10) + deltas back to the hidden layer 2*(256*10) "
+    "+ weight gradients 2*(784*256 + 256*10) = %d (biases, sigmoids and the once-per-batch "
+    "optimizer step not counted); GFLOP/s = that / (us per sample * 1e3)" % w6_flops_per_sample()
 )
 
 
@@ -121,6 +142,16 @@ def make_w3(pn, np, rows):
                     W3_SIZES, X, T, 1, data_note=note)
 
 
+def make_w6(pn, np, rows):
+    rng = np.random.default_rng(SEED + 6)
+    X = rng.random((rows, 784))
+    teacher = rng.standard_normal((784, 10))
+    T = np.eye(10)[((X - 0.5) @ teacher).argmax(axis=1)]
+    note = "synthetic: uniform [0,1) inputs, one-hot labels of a random linear teacher (seed %d)" % (SEED + 6)
+    return Workload(pn, np, "W6", "784-256-10, %d synthetic rows, 1 epoch, float64 arrays in" % rows,
+                    W6_SIZES, X, T, 1, data_note=note)
+
+
 # -- measuring -------------------------------------------------------------
 class Result:
     """One peer's figures on one workload (or its reason for being skipped)."""
@@ -162,25 +193,58 @@ ROUND_RUNS = 25
 _CPUS = {"all": None, "one": None}
 
 
+_BLAS_LIMIT = []  # threadpoolctl's limit, kept for the whole run
+
+
+def set_affinity(cpus):
+    """Set the CPUs of every thread of this process: sched_setaffinity(0) sets
+    only the calling thread's, and BLAS or OpenMP worker threads started
+    earlier (numpy's OpenBLAS starts its pool at import) would keep all CPUs."""
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError:  # a thread that ended meanwhile
+            pass
+
+
 def pin_to_one_cpu():
-    """Pin this process to one CPU; returns a description for the report."""
+    """Pin this process to one CPU and numpy's BLAS to one thread; returns a description for the report."""
     if not hasattr(os, "sched_setaffinity"):
         return "not pinned (no sched_setaffinity here)"
     allowed = os.sched_getaffinity(0)
     one = {max(allowed)}
-    os.sched_setaffinity(0, one)
+    set_affinity(one)
     _CPUS.update(all=allowed, one=one)
-    return "pinned to CPU %d; peers using n threads get %d CPUs while they run" % (max(allowed), len(allowed))
+    # BLAS pools run one thread: a numpy peer is a single-threaded peer (on one
+    # CPU, a pool of spinning BLAS threads would fight over it).
+    try:
+        import threadpoolctl
+    except ImportError:
+        blas = "BLAS threads not limited (threadpoolctl is not installed; pip install threadpoolctl)"
+    else:
+        _BLAS_LIMIT.append(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
+        blas = "BLAS (numpy, scikit-learn) limited to 1 thread with threadpoolctl"
+    return "pinned to CPU %d; peers using n threads get %d CPUs while they run; %s" % (
+        max(allowed), len(allowed), blas)
+
+
+def with_cpus(runner, fn):
+    """fn() on the CPUs runner may use: one, or all for a peer of several threads."""
+    if _CPUS["one"] is None or getattr(runner, "threads", 1) <= 1:
+        return fn()
+    set_affinity(_CPUS["all"])
+    try:
+        return fn()
+    finally:
+        set_affinity(_CPUS["one"])
 
 
 def run_once(runner):
-    if _CPUS["one"] is None or getattr(runner, "threads", 1) <= 1:
-        return runner.run()
-    os.sched_setaffinity(0, _CPUS["all"])
-    try:
-        return runner.run()
-    finally:
-        os.sched_setaffinity(0, _CPUS["one"])
+    return with_cpus(runner, runner.run)
 
 
 def best_of_round(runner):
@@ -205,7 +269,7 @@ def measure(group, unit, scale, factories, repeats):
     for peer, note, factory in factories:
         try:
             runner = factory()
-            runner.warm_up()
+            with_cpus(runner, runner.warm_up)
         except Skip as exc:
             print("  %-34s skipped: %s" % (peer, exc))
             results.append(Result(group, peer, unit, skipped=str(exc), note=note))
@@ -305,6 +369,170 @@ def run_training(pn, wl, builder, cfg, **kw):
         if wl.key == "W3":
             r.extra["GFLOP/s"] = "%.3g" % (w3_flops_per_step(wl.sizes) / (r.median * 1e3))
     print("  (%s took %.0f s)" % (wl.key, time.perf_counter() - started))
+    return results
+
+
+def run_w6(pn, np, wl, builder, cfg):
+    """W6: mini-batch 64 SGD and Adam on 784-256-10 against torch and numpy, per-sample
+    SGD and Adam on the same network, plainnet's bits across backends and threads,
+    and GFLOP/s against the measured float64 peak of one core."""
+    P = bench_peers
+    threads = cfg["threads"]
+    set_threads, get_threads = P.plainnet_threads(pn)
+    results = []
+    print("\nW6 peak: float64 GFLOP/s of one core (benchmarks/peak.c)")
+    for build in ("mul+add", "fma"):
+        peer = "peak.c, %s" % ("separate mul and add (no FMA)" if build == "mul+add" else "FMA (reference)")
+        note = " ".join(bench_native.PEAK_BUILDS[build])
+        try:
+            values = bench_native.peak_gflops(builder, build, runs=cfg["repeats"])
+        except (Skip, RuntimeError, OSError) as exc:
+            print("  %-34s skipped: %s" % (peer, exc))
+            results.append(Result("W6 peak", peer, "GFLOP/s", skipped=str(exc), note=note))
+            continue
+        r = Result("W6 peak", peer, "GFLOP/s", values=values, note=note)
+        r.extra["best"] = "%.3g" % max(values)
+        print("  %-34s %12.4g GFLOP/s (best %.4g)" % (peer, r.median, max(values)))
+        results.append(r)
+    # the peak is the best run: noise only ever slows peak.c down
+    peak = find(results, "W6 peak", "peak.c, separate mul and add (no FMA)")
+    peak = max(peak.values) if peak is not None else None
+
+    for opt in ("sgd", "adam"):
+        group = "W6 " + opt
+        lr = W6_LR[opt]
+        print("\n%s: mini-batch %d, %s (lr %g), %s" % (group, W6_BATCH, opt, lr, wl.title))
+        started = time.perf_counter()
+        peers = [
+            ("plainnet c", "train(X, T, 1, %g, optimizer=%r, batch_size=%d), 1 thread" % (lr, opt, W6_BATCH),
+             lambda: P.PlainnetBatchTrain(pn, wl, opt, W6_BATCH, lr, threads=1)),
+            ("plainnet c, %d threads" % threads, "plainnet.set_num_threads(%d)" % threads,
+             lambda: P.PlainnetBatchTrain(pn, wl, opt, W6_BATCH, lr, threads=threads)),
+            ("numpy mini-batch", "X @ W.T per layer, D.T @ A gradients, float64 (BLAS, 1 CPU)",
+             lambda: P.NumpyBatchTrain(wl, opt, W6_BATCH, lr)),
+            ("torch float64, 1 thread", "mse_loss per batch, optim.%s" % ("SGD" if opt == "sgd" else "Adam"),
+             lambda: P.TorchBatchTrain(wl, opt, W6_BATCH, lr, 1)),
+            ("torch float64, %d threads" % threads, "torch.set_num_threads(%d)" % threads,
+             lambda: P.TorchBatchTrain(wl, opt, W6_BATCH, lr, threads)),
+        ]
+        group_results = measure(group, "us/sample", 1e6, peers, cfg["repeats"])
+        one = find(group_results, group, "plainnet c")
+        many = find(group_results, group, "plainnet c, %d threads" % threads)
+        if one is not None and many is not None:
+            many.extra["same bits as 1 thread"] = "yes" if one.runner.final_params() == many.runner.final_params() \
+                else "no"
+        if one is not None:
+            same = w6_same_bits(pn, wl, opt, lr, cfg["w6_bits_rows"], set_threads, threads)
+            one.extra.update(same)
+            print("  %-34s %s" % ("bits (reduced W6)", ", ".join("%s: %s" % kv for kv in same.items())))
+        for r in group_results:
+            if r.values:
+                gf = w6_flops_per_sample() / (r.median * 1e3)
+                r.extra["GFLOP/s"] = "%.3g" % gf
+                if peak is not None:
+                    r.extra["of peak"] = "%.0f%%" % (100 * gf / peak)
+        print("  (%s took %.0f s)" % (group, time.perf_counter() - started))
+        results += group_results
+
+    rows = min(cfg["w6_per_sample_rows"], wl.n_rows)
+    group = "W6 per-sample"
+    print("\n%s: batch_size 1, 784-256-10, %d of the W6 rows, 1 thread" % (group, rows))
+    peers = [("plainnet c, per-sample %s" % opt, "train(X, T, 1, %g, optimizer=%r, batch_size=1)" % (W6_LR[opt], opt),
+              lambda opt=opt: P.PlainnetBatchTrain(pn, wl, opt, 1, W6_LR[opt], threads=1, rows=rows))
+             for opt in ("sgd", "adam")]
+    group_results = measure(group, "us/sample", 1e6, peers, cfg["repeats"])
+    for r in group_results:
+        if r.values:
+            r.extra["GFLOP/s"] = "%.3g" % (w6_flops_per_sample() / (r.median * 1e3))
+    results += group_results
+    if get_threads is not None:
+        print("  plainnet.get_num_threads() = %r after the runs" % (get_threads(),))
+    return results
+
+
+def w6_same_bits(pn, wl, opt, lr, rows, set_threads, threads):
+    """Train the first ``rows`` W6 rows (batch 64, one epoch) on plainnet's Python
+    backend and on C (at 1 thread and, with thread support, at all threads);
+    {check: "yes"/"no"} for each pair of final weights compared bit for bit."""
+    if "python" not in pn.available_backends() or "c" not in pn.available_backends():
+        return {}
+    X, T = wl.X[:rows], wl.T[:rows]
+
+    def train(backend, n_threads=None):
+        if n_threads is not None and set_threads is not None:
+            set_threads(n_threads)
+        net = pn.Network.from_weights(wl.W0, wl.B0, backend=backend)
+        net.train(X, T, 1, lr, optimizer=opt, batch_size=W6_BATCH)
+        return net.weights, net.biases
+
+    ref = train("python")
+    key = "same bits c/python (%d rows)" % rows
+    out = {key: "yes" if train("c", 1) == ref else "no"}
+    if set_threads is not None and threads > 1:
+        out[key] += "; %d threads: %s" % (threads, "yes" if train("c", threads) == ref else "no")
+        set_threads(1)
+    return out
+
+
+def run_w7(pn, np, cfg):
+    """W7: scikit-learn's default fit: NetClassifier against MLPClassifier on digits."""
+    P = bench_peers
+    threads = cfg["threads"]
+    epochs = cfg["w7_epochs"]
+    print("\nW7: NetClassifier.fit against MLPClassifier.fit on digits, %d epochs" % epochs)
+    results = []
+    try:
+        P.need("sklearn", "; pip install scikit-learn")
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+        from sklearn.neural_network import MLPClassifier
+        import plainnet.sklearn as pn_sklearn
+    except (Skip, ImportError) as exc:
+        print("  W7 skipped: %s" % exc)
+        return [Result("W7", "plainnet c", "ms/fit", skipped=str(exc))]
+    d = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        d.data / 16.0, d.target, test_size=0.25, random_state=SEED, stratify=d.target)
+    # NetClassifier's defaults, and MLPClassifier set to the same: one hidden layer
+    # of 32 sigmoids, Adam, lr 0.01, batches of 32, shuffled, every epoch run.
+    hidden, lr, batch = (32,), 0.01, 32
+    set_threads, _ = P.plainnet_threads(pn)
+
+    def net_classifier():
+        return pn_sklearn.NetClassifier(hidden_layer_sizes=hidden, activation="sigmoid", optimizer="adam",
+                                        learning_rate=lr, epochs=epochs, batch_size=batch, shuffle=True,
+                                        tol=None, early_stopping=False, random_state=SEED, backend="c")
+
+    def mlp_classifier():
+        return MLPClassifier(hidden_layer_sizes=hidden, activation="logistic", solver="adam",
+                             learning_rate_init=lr, max_iter=epochs, batch_size=batch, shuffle=True,
+                             alpha=0.0, tol=0.0, n_iter_no_change=10 ** 9, early_stopping=False,
+                             random_state=SEED)
+
+    def plainnet_fit(n_threads):
+        if "c" not in pn.available_backends():
+            raise Skip("plainnet backend 'c' is not available here")
+        if n_threads > 1 and set_threads is None:
+            raise Skip("no thread support in this build")
+        before = (lambda: set_threads(n_threads)) if set_threads is not None else None
+        return P.EstimatorFit(net_classifier, X_train, y_train, X_test, y_test, before, n_threads)
+
+    data = (X_train, y_train, X_test, y_test)
+    peers = [
+        ("plainnet c", "NetClassifier(hidden_layer_sizes=(32,), optimizer='adam', learning_rate=0.01, "
+         "epochs=%d, batch_size=32, tol=None, backend='c').fit, 1 thread" % epochs, lambda: plainnet_fit(1)),
+        ("plainnet c, %d threads" % threads, "plainnet.set_num_threads(%d)" % threads,
+         lambda: plainnet_fit(threads)),
+        ("scikit-learn MLPClassifier", "MLPClassifier(hidden_layer_sizes=(32,), activation='logistic', "
+         "solver='adam', learning_rate_init=0.01, max_iter=%d, batch_size=32, alpha=0, tol=0, "
+         "n_iter_no_change=10**9).fit, 1 CPU" % epochs, lambda: P.EstimatorFit(mlp_classifier, *data)),
+    ]
+    results = measure("W7", "ms/fit", 1e3, peers, cfg["repeats"])
+    for r in results:
+        if r.values and r.runner.model is not None:
+            r.extra["epochs run"] = getattr(r.runner.model, "n_iter_", "?")
+    if set_threads is not None:
+        set_threads(1)
     return results
 
 
@@ -413,6 +641,10 @@ def run_predict(pn, np, wl, cfg):
         return X
 
     throughput = [
+        ("plainnet c, as_numpy", "predict(float64 array, as_numpy=True), 1 thread",
+         lambda: plainnet_as_numpy(pn, plainnet("c"), batch, 1)),
+        ("plainnet c, as_numpy, %d threads" % threads, "plainnet.set_num_threads(%d)" % threads,
+         lambda: plainnet_as_numpy(pn, plainnet("c"), batch, threads)),
         ("plainnet c", "predict(list of lists)", lambda: batch_call(plainnet("c").predict, batch_list, 10000)),
         ("plainnet c, ndarray in", "predict(float64 array)",
          lambda: batch_call(plainnet("c").predict, batch, 10000)),
@@ -431,7 +663,73 @@ def run_predict(pn, np, wl, cfg):
     for r in batch_results:
         if r.values:
             r.extra["rows/s"] = "%.3g" % (1e6 / r.median)
-    return results + batch_results
+    return results + batch_results + run_predict_784(pn, np, cfg)
+
+
+def plainnet_as_numpy(pn, net, batch, n_threads):
+    """A BatchCall of ``net.predict(batch, as_numpy=True)`` at ``n_threads``
+    (set with plainnet.set_num_threads before each run; Skip for n > 1 without it)."""
+    set_threads, _ = bench_peers.plainnet_threads(pn)
+    if n_threads > 1 and set_threads is None:
+        raise Skip("no thread support in this build")
+    before = (lambda: set_threads(n_threads)) if set_threads is not None else None
+    runner = bench_peers.BatchCall(lambda X: net.predict(X, as_numpy=True), batch, len(batch), before)
+    runner.threads = n_threads
+    return runner
+
+
+def run_predict_784(pn, np, cfg):
+    """W4b on 784-256-10: plainnet's as_numpy predict against numpy and torch float64."""
+    P = bench_peers
+    threads = cfg["threads"]
+    sizes = [784, 256, 10]
+    init = pn.Network(sizes, seed=SEED, backend="python")
+    W, B = init.weights, init.biases
+    Ws = [np.array(w) for w in W]
+    bs = [np.array(b) for b in B]
+    batch = np.random.default_rng(SEED + 5).random((10000, 784))
+    print("\nW4b 784: batch predict throughput, 10,000 rows, 784-256-10")
+
+    def plainnet_c():
+        if "c" not in pn.available_backends():
+            raise Skip("plainnet backend 'c' is not available here")
+        return pn.Network.from_weights(W, B, backend="c")
+
+    def numpy_batch(X):
+        for w, b in zip(Ws, bs):
+            X = 1.0 / (1.0 + np.exp(-(X @ w.T + b)))
+        return X
+
+    def torch_batch(n_threads):
+        torch = P.need("torch", "; pip install torch==2.13.0")
+
+        model = P.torch_model(torch, types.SimpleNamespace(W0=W, B0=B), torch.float64)
+
+        def forward(x):
+            with torch.no_grad():
+                return model(x)
+        runner = P.BatchCall(forward, torch.tensor(batch), len(batch), lambda: torch.set_num_threads(n_threads))
+        runner.threads = n_threads
+        return runner
+
+    peers = [
+        ("plainnet c, as_numpy", "predict(float64 array, as_numpy=True), 1 thread",
+         lambda: plainnet_as_numpy(pn, plainnet_c(), batch, 1)),
+        ("plainnet c, as_numpy, %d threads" % threads, "plainnet.set_num_threads(%d)" % threads,
+         lambda: plainnet_as_numpy(pn, plainnet_c(), batch, threads)),
+        ("numpy batched", "X @ W.T + b per layer, float64 (BLAS, 1 CPU)", lambda: P.BatchCall(numpy_batch, batch, 10000)),
+        ("torch float64, 1 thread", "model(10000x784 tensor) under no_grad", lambda: torch_batch(1)),
+        ("torch float64, %d threads" % threads, "model(10000x784 tensor) under no_grad", lambda: torch_batch(threads)),
+    ]
+    with np.errstate(over="ignore"):
+        results = measure("W4b 784", "us/row", 1e6, peers, cfg["repeats"])
+    for r in results:
+        if r.values:
+            r.extra["rows/s"] = "%.3g" % (1e6 / r.median)
+    set_threads, _ = P.plainnet_threads(pn)
+    if set_threads is not None:
+        set_threads(1)
+    return results
 
 
 def run_import(pn, cfg):
@@ -576,6 +874,81 @@ def evaluate_targets(results):
                  "numpy per-layer", "plainnet c", 5)
     ratio_target("Python backend >= 4x faster than the tutorial's numpy code (W1)", "W1",
                  "tutorial numpy (scalar w1..b3)", "plainnet python", 4)
+    out += issue14_targets(results)
+    return out
+
+
+def issue14_targets(results):
+    """The targets of issue 14 (batched speed), as (target, status, detail)."""
+    out = []
+    fmt = bench_report.fmt
+
+    def time_ratio(text, group, a_peer, b_peer, at_most, a_group=None):
+        """a's median time over b's <= at_most."""
+        a, b = find(results, a_group or group, a_peer), find(results, group, b_peer)
+        if a is None or b is None:
+            missing_group, missing = (a_group or group, a_peer) if a is None else (group, b_peer)
+            skipped = next((r.skipped for r in results if r.group == missing_group and r.peer == missing
+                            and r.skipped), None)
+            out.append((text, "not measured", "%s: %s missing%s" % (
+                missing_group, missing, " (skipped: %s)" % skipped if skipped else "")))
+            return
+        ratio = a.median / b.median
+        out.append((text, "MET" if ratio <= at_most else "NOT MET",
+                    "%s / %s = %sx (need <= %gx)" % (a_peer, b_peer, fmt(ratio), at_most)))
+
+    threads = "%d threads" % (os.cpu_count() or 1)  # as main() sets cfg["threads"]
+    for opt in ("sgd", "adam"):
+        group = "W6 " + opt
+        name = "SGD" if opt == "sgd" else "Adam"
+        time_ratio("W6 %s, 1 thread: plainnet C <= 1.0x torch float64 (issue 14)" % name, group,
+                   "plainnet c", "torch float64, 1 thread", 1.0)
+        time_ratio("W6 %s, all threads: plainnet C <= 1.0x torch float64 (issue 14)" % name, group,
+                   "plainnet c, " + threads, "torch float64, " + threads, 1.0)
+        text = "W6 %s: plainnet C at %s >= 1.7x faster than at 1 (issue 14)" % (name, threads)
+        one, many = find(results, group, "plainnet c"), find(results, group, "plainnet c, " + threads)
+        if one is None or many is None:
+            skipped = next((r.skipped for r in results if r.group == group and r.skipped
+                            and r.peer in ("plainnet c", "plainnet c, " + threads)), None)
+            out.append((text, "not measured", "%s: plainnet c at 1 or %s missing%s" % (
+                group, threads, " (skipped: %s)" % skipped if skipped else "")))
+        else:
+            speedup = one.median / many.median
+            out.append((text, "MET" if speedup >= 1.7 else "NOT MET",
+                        "plainnet c / plainnet c, %s = %sx (need >= 1.7x)" % (threads, fmt(speedup))))
+    sgd = find(results, "W6 sgd", "plainnet c")
+    peak = find(results, "W6 peak", "peak.c, separate mul and add (no FMA)")
+    text = "W6 SGD, 1 thread: >= 50% of one core's measured float64 peak (issue 14)"
+    if sgd is None or peak is None:
+        out.append((text, "not measured", "plainnet c or peak.c missing"))
+    else:
+        gf = w6_flops_per_sample() / (sgd.median * 1e3)
+        best = max(peak.values)
+        frac = gf / best
+        out.append((text, "MET" if frac >= 0.5 else "NOT MET",
+                    "%.3g GFLOP/s of %.3g (best run of peak.c, separate mul and add) = %.0f%% (need >= 50%%)"
+                    % (gf, best, 100 * frac)))
+    for opt in ("sgd", "adam"):
+        time_ratio("W6: mini-batch %s per sample <= per-sample SGD's time (issue 14)"
+                   % ("SGD" if opt == "sgd" else "Adam"), "W6 per-sample", "plainnet c",
+                   "plainnet c, per-sample sgd", 1.0, a_group="W6 " + opt)
+    time_ratio("per-sample Adam <= 3x per-sample SGD (784-256-10, issue 14)", "W6 per-sample",
+               "plainnet c, per-sample adam", "plainnet c, per-sample sgd", 3.0)
+    for group, shape in (("W4b", "64-32-10"), ("W4b 784", "784-256-10")):
+        for rival in ("numpy batched", "torch float64, 1 thread"):
+            time_ratio("W4b %s, 1 thread: predict(as_numpy=True) <= 1.0x %s (issue 14)" % (shape, rival),
+                       group, "plainnet c, as_numpy", rival, 1.0)
+    net, mlp = find(results, "W7", "plainnet c"), find(results, "W7", "scikit-learn MLPClassifier")
+    text = "W7: NetClassifier.fit >= 5x faster than MLPClassifier.fit at equal test accuracy (+-0.01; issue 14)"
+    if net is None or mlp is None:
+        out.append((text, "not measured", "W7: %s missing" % ("plainnet c" if net is None else "MLPClassifier")))
+    else:
+        speed = mlp.median / net.median
+        a_net, a_mlp = float(net.extra["test accuracy"]), float(mlp.extra["test accuracy"])
+        ok = speed >= 5 and a_net >= a_mlp - 0.01
+        out.append((text, "MET" if ok else "NOT MET",
+                    "MLPClassifier / NetClassifier fit time = %sx (need >= 5x); test accuracy %.4f vs %.4f "
+                    "(need plainnet >= MLP - 0.01)" % (fmt(speed), a_net, a_mlp)))
     return out
 
 
@@ -683,6 +1056,11 @@ def main(argv=None):
             results += run_predict(pn, np, workloads["W2"], cfg)
         if "W5" in only:
             results += run_import(pn, cfg)
+        if "W6" in only:
+            wl = workloads["W6"] = make_w6(pn, np, cfg["w6_rows"])
+            results += run_w6(pn, np, wl, builder, cfg)
+        if "W7" in only:
+            results += run_w7(pn, np, cfg)
     finally:
         builder.close()
 
@@ -691,7 +1069,7 @@ def main(argv=None):
     report = bench_report.Report(
         results=results, targets=targets, machine=machine(pn, load_at_start), workloads=workloads, quick=args.quick,
         cfg=cfg, command="python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        elapsed=elapsed, flops_formula=W3_FLOPS_FORMULA,
+        elapsed=elapsed, flops_formula=W3_FLOPS_FORMULA, w6_flops_formula=W6_FLOPS_FORMULA,
     )
     print()
     print(report.text_table())
