@@ -550,6 +550,11 @@ PN_INLINE double derivative(int act, double z, double y)
 PN_INLINE void activate(int act, const double *PN_RESTRICT zs, double *PN_RESTRICT y, size_t n)
 {
     size_t k;
+    if (act == PN_SIGMOID) { /* exp one at a time, the rest side by side: the same bits */
+        for (k = 0; k < n; k++) y[k] = exp(-fabs(zs[k]));
+        for (k = 0; k < n; k++) y[k] = pn_sigmoid_of(zs[k], y[k]);
+        return;
+    }
     switch (act) {
     PN_ACTIVATIONS(PN_ACTIVATE_CASE)
     case PN_SOFTMAX: {

@@ -35,13 +35,25 @@
 
 #ifdef PN_ACTIVATION_FUNCTIONS
 
-/* 1 / (1 + e^-x) for x >= 0, else e^x / (1 + e^x): no overflow for any x. */
-static inline double pn_sigmoid(double x)
+/* Always inlined, also into plainnet.c's AVX2 copies of its loops (GCC does
+ * not inline a plain inline function across targets on its own). */
+#if defined(__GNUC__)
+#define PN_ACT_INLINE static inline __attribute__((always_inline))
+#else
+#define PN_ACT_INLINE static inline
+#endif
+
+/* 1 / (1 + e^-x) for x >= 0, else e^x / (1 + e^x): no overflow for any x.
+ * Both branches take e = exp(-|x|), so plainnet.c's loops can call exp for a
+ * row first and then finish the row with pn_sigmoid_of in vector registers. */
+PN_ACT_INLINE double pn_sigmoid_of(double x, double e)
 {
-    double e;
-    if (x >= 0.0) return 1.0 / (1.0 + exp(-x));
-    e = exp(x);
-    return e / (1.0 + e);
+    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+PN_ACT_INLINE double pn_sigmoid(double x)
+{
+    return pn_sigmoid_of(x, exp(-fabs(x)));
 }
 
 /* d/dz z s(z) = s (1 + z (1 - s)) */

@@ -93,7 +93,7 @@ def _no_shortcut(x):
 
 class Core:
     __slots__ = ("sizes", "activations", "loss_name", "_mem", "_net", "_n_params",
-                 "_scratch_len", "_block_len", "_threads", "_cost", "_rng", "_adam", "_buffers", "_epochs_base",
+                 "_scratch_len", "_block_len", "_threads", "_idle_blocks", "_cost", "_rng", "_adam", "_buffers", "_epochs_base",
                  "_pack_x", "_unpack_y", "_forward_buffers", "forward_list", "_saved",
                  "_order", "_c_opt")
     name = name
@@ -119,6 +119,7 @@ class Core:
         self._scratch_len = lib.pn_scratch_len(self._net)
         self._block_len = lib.pn_block_scratch_len(self._net)
         self._threads = 1
+        self._idle_blocks = []  # block areas between calls, see _block_scratch
         self._cost = _FIRST_COST
         # The C core counts epochs and advances the shuffling state in place, so
         # both are right even when Ctrl-C lands just after a call returns.
@@ -232,33 +233,45 @@ class Core:
             _check(lib.pn_set_threads(self._net, n))
             self._threads = n
 
+    @contextmanager
     def _block_scratch(self, n_rows):
         """Scratch for pn_predict/pn_loss: a block area (matrix products),
-        unless one row is all there is to compute."""
+        unless one row is all there is to compute.  Block areas are reused
+        (a list of idle ones, as forward's buffers: pop and append are
+        atomic), so that small calls do not pay for fresh pages each time."""
         if n_rows == 1:
-            return self._scratch(), self._scratch_len
+            yield self._scratch(), self._scratch_len
+            return
         self._use_threads()
-        return _new_uncleared("double[]", self._block_len), self._block_len
+        idle = self._idle_blocks
+        try:
+            block = idle.pop()
+        except IndexError:
+            block = _new_uncleared("double[]", self._block_len)
+        try:
+            yield block, self._block_len
+        finally:
+            if len(idle) < 2:
+                idle.append(block)
 
     def predict(self, rows):
         n_out = self.sizes[-1]
         size = rows.n * n_out
         y = _new_uncleared("double[]", size)
-        scratch, scratch_len = self._block_scratch(rows.n)
-        with _doubles(rows.flat()) as x:
+        with self._block_scratch(rows.n) as (scratch, scratch_len), _doubles(rows.flat()) as x:
             _check(lib.pn_predict(self._net, x, len(x), y, size, scratch, scratch_len))
         # memoryview makes the nested lists in C: 1.7x faster than slicing a flat list
         return memoryview(ffi.buffer(y, 8 * size)).cast("d", (rows.n, n_out)).tolist()
 
     def predict_into(self, rows, out):
-        scratch, scratch_len = self._block_scratch(rows.n)
-        with _doubles(rows.flat()) as x, ffi.from_buffer("double[]", out, require_writable=True) as y:
+        with self._block_scratch(rows.n) as (scratch, scratch_len), _doubles(rows.flat()) as x, \
+                ffi.from_buffer("double[]", out, require_writable=True) as y:
             _check(lib.pn_predict(self._net, x, len(x), y, len(y), scratch, scratch_len))
 
     def loss(self, rows, targets, weights=None):
         out = ffi.new("double *")
-        scratch, scratch_len = self._block_scratch(rows.n)
-        with _doubles(rows.flat()) as x, _doubles(targets.flat()) as t:
+        with self._block_scratch(rows.n) as (scratch, scratch_len), _doubles(rows.flat()) as x, \
+                _doubles(targets.flat()) as t:
             if weights is None:
                 _check(lib.pn_loss(self._net, x, len(x), t, len(t), out, scratch, scratch_len))
             else:
