@@ -87,6 +87,7 @@
 #endif
 #define PN_MAX_THREADS 64
 #define PN_WORK_PER_THREAD 262144.0 /* multiply-adds: about 100 us */
+#define PN_WORK_PER_SYNC 65536.0    /* multiply-adds per thread between waits: about 25 us */
 
 #define PN_MAGIC 0x706c6e31u /* "pln1" */
 #define PN_ALIGN 64          /* bytes: arrays start on cache lines */
@@ -377,16 +378,24 @@ size_t pn_max_threads(void)
 #endif
 }
 
-/* Threads for `work` multiply-adds: the network's setting, but at least
- * PN_WORK_PER_THREAD of work each (starting a thread costs some 20 us). */
-static size_t threads_for(const pn_net *net, double work)
+/* Threads for a call of `work` multiply-adds in blocks of `block` each, with
+ * `syncs` waits for the whole team per block: the network's setting, but no
+ * more than give each thread PN_WORK_PER_THREAD in all (starting a thread
+ * costs some 20 us) and PN_WORK_PER_SYNC between waits (a wait costs a few
+ * us, but a whole time slice of the scheduler when another process holds a
+ * core: a 64-32-10 network trained on 2 threads of a busy 2-core machine
+ * took 10x as long as on one).  Small networks therefore run on one thread;
+ * the results are the same bits either way. */
+static size_t threads_for(const pn_net *net, double work, double block, double syncs)
 {
 #if defined(__GNUC__)
     size_t n = __atomic_load_n(&net->threads, __ATOMIC_RELAXED);
 #else
     size_t n = net->threads;
 #endif
-    const double most = work / PN_WORK_PER_THREAD;
+    double most = work / PN_WORK_PER_THREAD;
+    const double by_sync = block / (syncs * PN_WORK_PER_SYNC);
+    if (by_sync < most) most = by_sync;
     if (n == 0) n = 1;
     if (most < (double)n) n = most < 1.0 ? 1 : (size_t)most;
     return n;
@@ -1676,6 +1685,8 @@ int pn_forward(const pn_net *net, const double *x, size_t x_len, double *y, size
     return PN_OK;
 }
 
+static size_t block_threads(const pn_net *net, size_t n_rows);
+
 int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
                double *scratch, size_t scratch_len)
 {
@@ -1692,12 +1703,19 @@ int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size
         job.y = y;
         job.blk = scratch;
         job.n_rows = n_rows;
-        run_team(threads_for(net, (double)n_rows * (double)net->n_params), PN_PICK_FN(predict_job),
-                 &job);
+        run_team(block_threads(net, n_rows), PN_PICK_FN(predict_job), &job);
     } else {
         predict_rows(net, x, n_rows, y, scratch);
     }
     return PN_OK;
+}
+
+/* Threads for a forward pass of n_rows in blocks (some 2 waits per layer and 1). */
+static size_t block_threads(const pn_net *net, size_t n_rows)
+{
+    const double rows = (double)(n_rows < net->block_rows ? n_rows : net->block_rows);
+    return threads_for(net, (double)n_rows * (double)net->n_params,
+                       rows * (double)net->n_params, 2.0 * (double)net->n_layers + 1.0);
 }
 
 /* The loss sums of pn_loss (w NULL) and pn_loss_weighted over blocks of rows. */
@@ -1712,7 +1730,7 @@ static void block_losses(const pn_net *net, const double *x, const double *t, co
     job.blk = scratch;
     job.n_rows = n_rows;
     job.total = job.wsum = 0.0;
-    run_team(threads_for(net, (double)n_rows * (double)net->n_params), PN_PICK_FN(loss_job), &job);
+    run_team(block_threads(net, n_rows), PN_PICK_FN(loss_job), &job);
     *total = job.total;
     *wsum = job.wsum;
 }
@@ -1856,7 +1874,10 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
         job.buffers = buffers;
         job.adam_state = adam_state;
         job.total = *total;
-        run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params),
+        /* per block: forward, backward and step, some 4 waits per layer and 5 more */
+        const double rows = (double)(batch_size < net->block_rows ? batch_size : net->block_rows);
+        run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params,
+                             3.0 * rows * (double)net->n_params, 4.0 * (double)net->n_layers + 5.0),
                  PN_PICK_FN(batch_job), &job);
         *total = job.total;
     }

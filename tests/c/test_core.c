@@ -541,7 +541,7 @@ static void test_codes(void)
  * widths off the 4 x 8 tiles, and more rows than one block. */
 static void test_blocks(void)
 {
-    const size_t sizes[4] = {300, 37, 9, 5};
+    const size_t sizes[4] = {300, 64, 9, 5};
     const int acts[3] = {PN_TANH, PN_SIGMOID, PN_SOFTMAX};
     const size_t rows = 70;
     pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.001};

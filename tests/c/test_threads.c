@@ -62,21 +62,21 @@ static void *worker(void *arg)
 
 /* The core's teams: a network large enough that every call uses them. */
 #define T_ROWS 256
-static const size_t t_sizes[4] = {40, 64, 32, 5};
+static const size_t t_sizes[4] = {200, 96, 64, 5};
 
 /* Train two epochs parts (Adam, batches of 50; weighted momentum, batches of
  * 64), predict and take both losses on `threads` threads; all results into out. */
 static int team_run(size_t threads, double *out, size_t out_len)
 {
     const int acts[3] = {PN_SIGMOID, PN_RELU, PN_SOFTMAX};
-    static double tx[T_ROWS * 40], tt[T_ROWS * 5], tw[T_ROWS];
+    static double tx[T_ROWS * 200], tt[T_ROWS * 5], tw[T_ROWS];
     size_t bytes = pn_net_bytes(4, t_sizes), n, blen, i, used = 0;
     pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.001};
     pn_optimizer mom = {PN_OPT_MOMENTUM, 1, 0.9, 0.0, 0.0, 0.0, 0.01};
     double adam_state[2] = {1.0, 1.0}, total = 0.0, loss, *buf, *blk;
     pn_net *tn = malloc(bytes);
     int ok = 1;
-    for (i = 0; i < T_ROWS * 40; i++) tx[i] = sin((double)i * 0.37);
+    for (i = 0; i < T_ROWS * 200; i++) tx[i] = sin((double)i * 0.37);
     for (i = 0; i < T_ROWS; i++) {
         tt[i * 5 + i % 5] = 1.0;
         tw[i] = (double)(i % 4) * 0.5; /* a quarter of the rows weigh 0 */
@@ -92,21 +92,21 @@ static int team_run(size_t threads, double *out, size_t out_len)
          && pn_set_threads(tn, threads) == PN_OK && out_len >= n + T_ROWS * 5 + 3;
     memset(buf, 0, 2 * n * sizeof *buf);
     ok = ok && pn_epoch_begin(tn) == PN_OK
-         && pn_epoch_batches(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, NULL, 0, 0, T_ROWS, 50, 0.01,
+         && pn_epoch_batches(tn, tx, T_ROWS * 200, tt, T_ROWS * 5, NULL, 0, 0, T_ROWS, 50, 0.01,
                              &adam, buf, 2 * n, adam_state, &total) == PN_OK
          && pn_epoch_end(tn, total, T_ROWS, &loss) == PN_OK;
     memset(buf, 0, 2 * n * sizeof *buf);
     total = 0.0;
     ok = ok && pn_epoch_begin(tn) == PN_OK
-         && pn_epoch_batches_weighted(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, tw, T_ROWS, NULL, 0, 0,
+         && pn_epoch_batches_weighted(tn, tx, T_ROWS * 200, tt, T_ROWS * 5, tw, T_ROWS, NULL, 0, 0,
                                       T_ROWS, 64, 0.05, &mom, buf, n, adam_state, &total) == PN_OK
          && pn_epoch_end_weighted(tn, total, 1.0, &loss) == PN_OK;
     ok = ok && pn_get_params(tn, out, n) == PN_OK;
     used = n;
-    ok = ok && pn_predict(tn, tx, T_ROWS * 40, out + used, T_ROWS * 5, blk, blen) == PN_OK;
+    ok = ok && pn_predict(tn, tx, T_ROWS * 200, out + used, T_ROWS * 5, blk, blen) == PN_OK;
     used += T_ROWS * 5;
-    ok = ok && pn_loss(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, out + used, blk, blen) == PN_OK
-         && pn_loss_weighted(tn, tx, T_ROWS * 40, tt, T_ROWS * 5, tw, T_ROWS, out + used + 1,
+    ok = ok && pn_loss(tn, tx, T_ROWS * 200, tt, T_ROWS * 5, out + used, blk, blen) == PN_OK
+         && pn_loss_weighted(tn, tx, T_ROWS * 200, tt, T_ROWS * 5, tw, T_ROWS, out + used + 1,
                              blk, blen) == PN_OK;
     out[used + 2] = total;
     free(buf);
@@ -117,11 +117,11 @@ static int team_run(size_t threads, double *out, size_t out_len)
 
 static int teams_agree(void)
 {
-    static double one[8192], other[8192];
+    static double one[32768], other[32768];
     size_t threads;
-    if (!team_run(1, one, 8192)) return 0;
+    if (!team_run(1, one, 32768)) return 0;
     for (threads = 2; threads <= 3; threads++)
-        if (!team_run(threads, other, 8192) || memcmp(one, other, sizeof one) != 0) {
+        if (!team_run(threads, other, 32768) || memcmp(one, other, sizeof one) != 0) {
             fprintf(stderr, "test_threads: %zu threads in the core differ from one\n", threads);
             return 0;
         }
