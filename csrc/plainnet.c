@@ -1755,12 +1755,10 @@ int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, s
     return PN_OK;
 }
 
-/* One sample's loss, and its gradients in the flat layout into grads (with
- * ACCUMULATE 1, added: grads[k] = grads[k] + d*a, as _py_backend._accumulate;
- * with ACCUMULATE 2, added with the sample's weight sw: grads[k] + sw*(d*a)). */
+/* One sample's loss, and its gradients in the flat layout into grads
+ * (pn_gradients; mini-batches sum theirs as matrix products, batch_job_body). */
 PN_INLINE double sample_gradients(const pn_net *net, const double *store, const double *x,
-                                  const double *t, double *scratch, double *grads,
-                                  const int accumulate, const double sw)
+                                  const double *t, double *scratch, double *grads)
 {
     const pn_layer *last = last_layer(net);
     const double *y = forward_sample(net, store, x, scratch);
@@ -1779,16 +1777,8 @@ PN_INLINE double sample_gradients(const pn_net *net, const double *store, const 
         for (j = 0; j < L->n_out; j++) {
             double *row = wg + j * L->n_in;
             const double dj = d[j];
-            if (accumulate == 2) {
-                for (i = 0; i < L->n_in; i++) row[i] = row[i] + sw * (dj * a[i]);
-                bg[j] = bg[j] + sw * dj;
-            } else if (accumulate) {
-                for (i = 0; i < L->n_in; i++) row[i] = row[i] + dj * a[i];
-                bg[j] = bg[j] + dj;
-            } else {
-                for (i = 0; i < L->n_in; i++) row[i] = dj * a[i];
-                bg[j] = dj;
-            }
+            for (i = 0; i < L->n_in; i++) row[i] = dj * a[i];
+            bg[j] = dj;
         }
         if (l > 0) {
             double *tmp;
@@ -1816,7 +1806,7 @@ int pn_gradients(const pn_net *net, const double *x, size_t x_len, const double 
     if (x_len != net->layer[0].n_in || t_len != last_layer(net)->n_out
         || grads_len != net->n_params)
         return PN_ESIZE;
-    *loss = sample_gradients(net, area_c(net, net->store), x, t, scratch, grads, 0, 1.0);
+    *loss = sample_gradients(net, area_c(net, net->store), x, t, scratch, grads);
     return PN_OK;
 }
 
