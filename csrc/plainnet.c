@@ -128,6 +128,7 @@ struct pn_net {
     size_t block;       /* offset (doubles) of the network's own block area */
     size_t block_d;     /* block offset of the deltas (two arrays of block_rows x max_width) */
     size_t block_pack;  /* block offset of the pack of gemm_body */
+    size_t wpack_len;   /* doubles of every layer's WT packed whole (pack_whole) */
     size_t data;        /* byte offset from the struct to its doubles */
     size_t store, saved, work, gsum; /* offsets (doubles) of the areas */
     pn_layer layer[];
@@ -173,6 +174,7 @@ static int place(size_t *top, size_t n, size_t *at)
 /* Compute the layout of a network; fill `net` when it is not NULL.  The
  * returned byte count excludes the alignment slack (see pn_net_bytes). */
 static size_t pack_len(size_t n, size_t k);
+static size_t whole_pack_len(size_t n, size_t k, size_t *len);
 
 static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
 {
@@ -180,7 +182,7 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
     size_t n_params = 0, store = 0, scratch = 0, max_width = 0, nw;
     size_t dbuf, sbuf, gbuf;
 
-    size_t per_row, rows, bpos, bd, bpack;
+    size_t per_row, rows, bpos, bd, bpack, wpack = 0, full;
 
     if (sizes == NULL || n_sizes < 2) return 0;
     n_layers = n_sizes - 1;
@@ -220,10 +222,15 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
     if (!place(&scratch, max_width, &dbuf)
         || !place(&scratch, max_width, &sbuf) || !place(&scratch, max_width, &gbuf))
         return 0;
+    for (l = 0; l < n_layers; l++) {
+        size_t len;
+        if (!whole_pack_len(sizes[l + 1], sizes[l], &len) || !add_ok(wpack, len, &wpack)) return 0;
+    }
     bd = bpos;
     if (!mul_ok(rows, per_row, &bpos)) return 0;
     bpack = bpos; /* then the pack of the matrix products (gemm_body) */
     if (!add_ok(bpos, pack_len(max_width, max_width > rows ? max_width : rows), &bpos)) return 0;
+    if (!add_ok(bpos, wpack, &full)) return 0; /* pn_block_scratch_len */
     /* store + saved copy + training scratch + mini-batch gradient sums + block */
     if (!mul_ok(store, 2, &doubles) || !add_ok(doubles, scratch, &doubles)
         || !add_ok(doubles, n_params, &doubles) || !add_ok(doubles, bpos, &doubles))
@@ -253,6 +260,7 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
         net->block_len = bpos;
         net->block_d = bd;
         net->block_pack = bpack;
+        net->wpack_len = wpack;
         {
             const uintptr_t addr = (uintptr_t)net;
             const uintptr_t start = (addr + header + PN_ALIGN - 1) / PN_ALIGN * PN_ALIGN;
@@ -353,7 +361,7 @@ size_t pn_scratch_len(const pn_net *net)
 
 size_t pn_block_scratch_len(const pn_net *net)
 {
-    return check_net(net) == PN_OK ? net->block_len : 0;
+    return check_net(net) == PN_OK ? net->block_len + net->wpack_len : 0;
 }
 
 int pn_set_threads(pn_net *net, size_t n)
@@ -1050,17 +1058,24 @@ typedef double pn_v4 __attribute__((vector_size(32)));
     } while (0)
 #endif
 
-/* ct (4 x 8, row-major) += the kc steps of packed ap (k-major, 4 per step)
- * and bp (k-major, 8 per step), each term scaled by s[k] if `scaled`. */
+/* The 4 x 8 tile at ct (row stride ldt) = its sums (0.0 if `zero`) + the kc
+ * steps of packed ap (k-major, 4 per step) and bp (k-major, 8 per step),
+ * each term scaled by s[k] if `scaled`. */
 PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double *PN_RESTRICT bp,
-                          const double *PN_RESTRICT s, double *PN_RESTRICT ct, const int scaled)
+                          const double *PN_RESTRICT s, double *PN_RESTRICT ct, size_t ldt,
+                          const int zero, const int scaled)
 {
     size_t k, r;
 #if defined(__GNUC__)
     pn_v4 acc[PN_MR][2], b0, b1, ar, sk, p0, p1;
     for (r = 0; r < PN_MR; r++) {
-        V4_LOAD(acc[r][0], ct + r * PN_NR);
-        V4_LOAD(acc[r][1], ct + r * PN_NR + 4);
+        if (zero) {
+            V4_ALL(acc[r][0], 0.0);
+            acc[r][1] = acc[r][0];
+        } else {
+            V4_LOAD(acc[r][0], ct + r * ldt);
+            V4_LOAD(acc[r][1], ct + r * ldt + 4);
+        }
     }
     for (k = 0; k < kc; k++) {
         V4_LOAD(b0, bp + k * PN_NR);
@@ -1079,17 +1094,20 @@ PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double 
         }
     }
     for (r = 0; r < PN_MR; r++) {
-        V4_STORE(ct + r * PN_NR, acc[r][0]);
-        V4_STORE(ct + r * PN_NR + 4, acc[r][1]);
+        V4_STORE(ct + r * ldt, acc[r][0]);
+        V4_STORE(ct + r * ldt + 4, acc[r][1]);
     }
 #else
     size_t q;
+    if (zero)
+        for (r = 0; r < PN_MR; r++)
+            for (q = 0; q < PN_NR; q++) ct[r * ldt + q] = 0.0;
     for (k = 0; k < kc; k++)
         for (r = 0; r < PN_MR; r++)
             for (q = 0; q < PN_NR; q++) {
                 double p = ap[k * PN_MR + r] * bp[k * PN_NR + q];
                 if (scaled) p = s[k] * p;
-                ct[r * PN_NR + q] = ct[r * PN_NR + q] + p;
+                ct[r * ldt + q] = ct[r * ldt + q] + p;
             }
 #endif
 }
@@ -1101,14 +1119,59 @@ static size_t pack_len(size_t n, size_t k)
     return nc * (k < PN_KC ? k : PN_KC);
 }
 
-/* The M x N product on the team (it returns after a team_sync). */
+/* Panels p0 <= p < p1 of the part of B (N columns, row stride ldb) in rows
+ * k0 <= k < k0 + kc and columns from n0: panel p is columns n0 + 8p.. as kc
+ * steps of 8 (k-major, zero past column N), at pack + p * kc * 8. */
+PN_INLINE void pack_panels(size_t p0, size_t p1, const double *b, size_t ldb, size_t N, size_t n0,
+                           size_t k0, size_t kc, double *pack)
+{
+    size_t p, k, q;
+    for (p = p0; p < p1; p++) {
+        const size_t c0 = n0 + p * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
+        double *dst = pack + p * kc * PN_NR;
+        for (k = 0; k < kc; k++) {
+            const double *src = b + (k0 + k) * ldb + c0;
+            for (q = 0; q < w; q++) dst[k * PN_NR + q] = src[q];
+            for (; q < PN_NR; q++) dst[k * PN_NR + q] = 0.0;
+        }
+    }
+}
+
+/* Doubles of all of a K x N matrix B packed at once (pack_whole). */
+static size_t whole_pack_len(size_t n, size_t k, size_t *len)
+{
+    return mul_ok((n + PN_NR - 1) / PN_NR * PN_NR, k, len);
+}
+
+/* All of B packed as gemm_body would pack it part by part: the part of
+ * columns n0.. (a block of PN_NC) and rows k0.. (a run of PN_KC) at
+ * n0 * K + k0 * (its panels) * 8, so that products with a B that does not
+ * change (the weights, in predictions) need not pack it for every block.
+ * The members share the panels; the caller syncs the team. */
+PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double *b, size_t ldb,
+                          double *dst)
+{
+    size_t n0, k0, p0, p1;
+    for (n0 = 0; n0 < N; n0 += PN_NC) {
+        const size_t nc = N - n0 < PN_NC ? N - n0 : PN_NC, panels = (nc + PN_NR - 1) / PN_NR;
+        share(team, panels, &p0, &p1);
+        for (k0 = 0; k0 < K; k0 += PN_KC) {
+            const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
+            pack_panels(p0, p1, b, ldb, N, n0, k0, kc, dst + n0 * K + k0 * panels * PN_NR);
+        }
+    }
+}
+
+/* The M x N product on the team (it returns after a team_sync); B packed
+ * by pack_whole at bpre, or else packed part by part into `pack`. */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                          size_t rsa, size_t csa, const double *b, size_t ldb, double *c,
-                         size_t ldc, const double *s, int first, double *pack)
+                         size_t ldc, const double *s, int first, double *pack,
+                         const double *bpre)
 {
     const size_t m_tiles = (M + PN_MR - 1) / PN_MR;
     double ap[PN_KC * PN_MR], ct[PN_MR * PN_NR];
-    size_t n0, k0, k, q, r, p, p0, p1, u, u0, u1;
+    size_t n0, k0, k, q, r, p0, p1, u, u0, u1;
     if (K == 0) { /* empty sums */
         share(team, M, &u0, &u1);
         if (first)
@@ -1122,18 +1185,15 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
         for (k0 = 0; k0 < K; k0 += PN_KC) {
             const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
             const int fresh = first && k0 == 0;
+            const double *bp = pack;
             size_t packed = (size_t)-1;
-            share(team, panels, &p0, &p1);
-            for (p = p0; p < p1; p++) {
-                const size_t c0 = n0 + p * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
-                double *dst = pack + p * kc * PN_NR;
-                for (k = 0; k < kc; k++) {
-                    const double *src = b + (k0 + k) * ldb + c0;
-                    for (q = 0; q < w; q++) dst[k * PN_NR + q] = src[q];
-                    for (; q < PN_NR; q++) dst[k * PN_NR + q] = 0.0;
-                }
+            if (bpre != NULL) {
+                bp = bpre + n0 * K + k0 * panels * PN_NR;
+            } else {
+                share(team, panels, &p0, &p1);
+                pack_panels(p0, p1, b, ldb, N, n0, k0, kc, pack);
+                team_sync(team);
             }
-            team_sync(team);
             share(team, m_tiles * panels, &u0, &u1);
             for (u = u0; u < u1; u++) {
                 const size_t mt = u / panels, m0 = mt * PN_MR, mr = M - m0 < PN_MR ? M - m0 : PN_MR;
@@ -1145,24 +1205,33 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                             ap[k * PN_MR + r] = r < mr ? src[r * rsa + k * csa] : 0.0;
                     packed = mt;
                 }
+                if (mr == PN_MR && w == PN_NR) { /* a whole tile: its sums in place */
+                    double *ctile = c + m0 * ldc + c0;
+                    if (s != NULL)
+                        kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, s + k0, ctile, ldc, fresh, 1);
+                    else
+                        kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, NULL, ctile, ldc, fresh, 0);
+                    continue;
+                }
                 for (r = 0; r < PN_MR; r++)
                     for (q = 0; q < PN_NR; q++)
                         ct[r * PN_NR + q] = fresh || r >= mr || q >= w ? 0.0 : c[(m0 + r) * ldc + c0 + q];
                 if (s != NULL)
-                    kernel_4x8(kc, ap, pack + u % panels * kc * PN_NR, s + k0, ct, 1);
+                    kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, s + k0, ct, PN_NR, 0, 1);
                 else
-                    kernel_4x8(kc, ap, pack + u % panels * kc * PN_NR, NULL, ct, 0);
+                    kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, NULL, ct, PN_NR, 0, 0);
                 for (r = 0; r < mr; r++)
                     for (q = 0; q < w; q++) c[(m0 + r) * ldc + c0 + q] = ct[r * PN_NR + q];
             }
-            team_sync(team); /* the pack is refilled next */
+            if (bpre == NULL) team_sync(team); /* the pack is refilled next */
         }
     }
+    if (bpre != NULL) team_sync(team);
 }
 
 typedef void (*pn_gemm)(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                         size_t rsa, size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
-                        const double *s, int first, double *pack);
+                        const double *s, int first, double *pack, const double *bpre);
 
 /* ---- blocks of rows ------------------------------------------------------------------ */
 
@@ -1184,13 +1253,14 @@ PN_INLINE double *block_out(const pn_net *net, double *blk, size_t l)
     return blk + net->layer[l].bz + net->block_rows * net->layer[l].n_out;
 }
 
-/* Forward nb rows (x, row stride ldx) through every layer into blk. */
+/* Forward nb rows (x, row stride ldx) through every layer into blk; with
+ * wpack, every layer's WT packed whole there (pack_weights). */
 PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *net,
                              const double *store, const double *x, size_t ldx, size_t nb,
-                             double *blk)
+                             double *blk, const double *wpack)
 {
     const double *a = x;
-    size_t lda = ldx, l, r, r0, r1, j;
+    size_t lda = ldx, l, r, r0, r1, j, at = 0;
     share(team, nb, &r0, &r1);
     if (nb == 1) { /* one row: the per-sample kernels, with no packing (the same bits) */
         if (team->id == 0)
@@ -1210,7 +1280,8 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
         const double *b = store + L->b;
         double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
         gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1,
-             blk + net->block_pack);
+             blk + net->block_pack, wpack != NULL ? wpack + at : NULL);
+        at += (n_out + PN_NR - 1) / PN_NR * PN_NR * L->n_in;
         team_sync(team);
         for (r = r0; r < r1; r++) {
             double *zr = z + r * n_out;
@@ -1223,11 +1294,25 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
     }
 }
 
-/* pn_predict: blocks of rows of x into y. */
+/* Every layer's WT packed whole at wpack, one after another (net->wpack_len
+ * doubles), for block_forward; it returns after a team_sync. */
+PN_INLINE void pack_weights(const pn_team *team, const pn_net *net, const double *store,
+                            double *wpack)
+{
+    size_t l;
+    for (l = 0; l < net->n_layers; l++) {
+        const pn_layer *L = &net->layer[l];
+        pack_whole(team, L->n_out, L->n_in, store + L->wt, L->n_out, wpack);
+        wpack += (L->n_out + PN_NR - 1) / PN_NR * PN_NR * L->n_in;
+    }
+    team_sync(team);
+}
+
+/* pn_predict: blocks of rows of x into y (wpack: see block_forward). */
 typedef struct {
     const pn_net *net;
     const double *x;
-    double *y, *blk;
+    double *y, *blk, *wpack;
     size_t n_rows;
 } pn_predict_job;
 
@@ -1238,9 +1323,10 @@ PN_INLINE void predict_job_body(pn_gemm gemm, pn_predict_job *job, const pn_team
     const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
     const double *out = block_out(net, job->blk, net->n_layers - 1);
     size_t r0, r, lo, hi;
+    if (job->wpack != NULL) pack_weights(team, net, store, job->wpack);
     for (r0 = 0; r0 < job->n_rows; r0 += net->block_rows) {
         const size_t nb = job->n_rows - r0 < net->block_rows ? job->n_rows - r0 : net->block_rows;
-        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk);
+        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk, job->wpack);
         share(team, nb, &lo, &hi);
         for (r = lo; r < hi; r++)
             memcpy(job->y + (r0 + r) * n_out, out + r * n_out, n_out * sizeof(double));
@@ -1252,7 +1338,7 @@ PN_INLINE void predict_job_body(pn_gemm gemm, pn_predict_job *job, const pn_team
 typedef struct {
     const pn_net *net;
     const double *x, *t, *w;
-    double *blk;
+    double *blk, *wpack;
     size_t n_rows;
     double total, wsum;
 } pn_loss_job;
@@ -1268,9 +1354,10 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
     double *losses = job->blk + R * (n_in + n_out + 1);
     double total = 0.0, wsum = 0.0;
     size_t r0, r, lo, hi;
+    if (job->wpack != NULL) pack_weights(team, net, store, job->wpack);
     for (r0 = 0; r0 < job->n_rows; r0 += R) {
         const size_t nb = job->n_rows - r0 < R ? job->n_rows - r0 : R;
-        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk);
+        block_forward(gemm, team, net, store, job->x + r0 * n_in, n_in, nb, job->blk, job->wpack);
         share(team, nb, &lo, &hi);
         for (r = lo; r < hi; r++)
             losses[r] = sample_loss(net->loss, job->t + (r0 + r) * n_out, out + r * n_out,
@@ -1430,7 +1517,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 sb[r] = w != NULL ? w[rows[r]] : 1.0;
             }
             team_sync(team);
-            block_forward(gemm, team, net, store, xb, n_in, nb, blk);
+            block_forward(gemm, team, net, store, xb, n_in, nb, blk, NULL);
             {
                 const double *y = block_out(net, blk, L_last), *z = block_z(net, blk, L_last);
                 for (r = lo; r < hi; r++) {
@@ -1457,7 +1544,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 bg = wg + ni * no;
                 /* dWT[i][j]: the core's layout of the sums (see step_share) */
                 gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
-                     blk + net->block_pack);
+                     blk + net->block_pack, NULL);
                 share(team, no, &j0, &j1);
                 if (fresh)
                     for (j = j0; j < j1; j++) bg[j] = 0.0;
@@ -1474,7 +1561,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                     const pn_layer *below = &net->layer[l - 1];
                     const double *zb = block_z(net, blk, l - 1);
                     gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1,
-                         blk + net->block_pack);
+                         blk + net->block_pack, NULL);
                     team_sync(team);
                     for (r = lo; r < hi; r++)
                         times_derivative(below->act, g + r * ni, zb + r * ni, a + r * ni,
@@ -1592,9 +1679,9 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
                               size_t ldb, double *c, size_t ldc, const double *s, int first,  \
-                              double *pack)                                                   \
+                              double *pack, const double *bpre)                               \
     {                                                                                         \
-        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first, pack);                \
+        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first, pack, bpre);          \
     }                                                                                         \
     static void predict_job_##suffix(void *job, const pn_team *team)                          \
     {                                                                                         \
@@ -1687,6 +1774,16 @@ int pn_forward(const pn_net *net, const double *x, size_t x_len, double *y, size
 
 static size_t block_threads(const pn_net *net, size_t n_rows);
 
+/* Where pn_predict and pn_loss pack the weights whole in their scratch, past
+ * the block's area, or NULL: when the rows fill more than one block (else
+ * packing them whole is no saving) and the scratch has room. */
+static double *whole_weights(const pn_net *net, size_t n_rows, double *scratch,
+                             size_t scratch_len)
+{
+    if (n_rows <= net->block_rows || scratch_len - net->block_len < net->wpack_len) return NULL;
+    return scratch + net->block_len;
+}
+
 int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size_t y_len,
                double *scratch, size_t scratch_len)
 {
@@ -1702,6 +1799,7 @@ int pn_predict(const pn_net *net, const double *x, size_t x_len, double *y, size
         job.x = x;
         job.y = y;
         job.blk = scratch;
+        job.wpack = whole_weights(net, n_rows, scratch, scratch_len);
         job.n_rows = n_rows;
         run_team(block_threads(net, n_rows), PN_PICK_FN(predict_job), &job);
     } else {
@@ -1720,7 +1818,8 @@ static size_t block_threads(const pn_net *net, size_t n_rows)
 
 /* The loss sums of pn_loss (w NULL) and pn_loss_weighted over blocks of rows. */
 static void block_losses(const pn_net *net, const double *x, const double *t, const double *w,
-                         size_t n_rows, double *scratch, double *total, double *wsum)
+                         size_t n_rows, double *scratch, size_t scratch_len, double *total,
+                         double *wsum)
 {
     pn_loss_job job;
     job.net = net;
@@ -1728,6 +1827,7 @@ static void block_losses(const pn_net *net, const double *x, const double *t, co
     job.t = t;
     job.w = w;
     job.blk = scratch;
+    job.wpack = whole_weights(net, n_rows, scratch, scratch_len);
     job.n_rows = n_rows;
     job.total = job.wsum = 0.0;
     run_team(block_threads(net, n_rows), PN_PICK_FN(loss_job), &job);
@@ -1747,7 +1847,7 @@ int pn_loss(const pn_net *net, const double *x, size_t x_len, const double *t, s
     if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
     if (scratch_len >= net->block_len) {
         double total, wsum;
-        block_losses(net, x, t, NULL, n_rows, scratch, &total, &wsum);
+        block_losses(net, x, t, NULL, n_rows, scratch, scratch_len, &total, &wsum);
         *loss = total / (double)n_rows;
     } else {
         *loss = loss_rows(net, x, t, n_rows, scratch);
@@ -1907,7 +2007,7 @@ int pn_loss_weighted(const pn_net *net, const double *x, size_t x_len, const dou
     if ((rc = check_scratch(net, scratch, scratch_len)) != PN_OK) return rc;
     if (scratch_len >= net->block_len) {
         double total, wsum;
-        block_losses(net, x, t, w, n_rows, scratch, &total, &wsum);
+        block_losses(net, x, t, w, n_rows, scratch, scratch_len, &total, &wsum);
         if (wsum == 0.0) return PN_EINVAL;
         *loss = total / wsum;
         return PN_OK;
@@ -1933,17 +2033,20 @@ int pn_loss_weighted(const pn_net *net, const double *x, size_t x_len, const dou
 /* Index of the first non-finite value of x[0..n), or n. */
 static size_t first_nonfinite(const double *x, size_t n)
 {
-    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
+    /* x is not finite when its exponent bits are all ones, that is when
+     * adding 1 to the exponent field carries into the sign bit: and, add, or
+     * (no 64-bit compare, which SSE2 lacks), so the loop runs in vectors. */
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000), carry = UINT64_C(0x0010000000000000);
     size_t i = 0, k;
     while (i < n) {
         const size_t end = n - i > 1024 ? i + 1024 : n;
-        int bad = 0;
+        uint64_t bad = 0;
         for (k = i; k < end; k++) {
             uint64_t u;
             memcpy(&u, x + k, sizeof u);
-            bad |= (u & exponent) == exponent;
+            bad |= (u & exponent) + carry;
         }
-        if (bad)
+        if (bad >> 63)
             for (k = i; k < end; k++)
                 if (!isfinite(x[k])) return k;
         i = end;

@@ -99,7 +99,9 @@ size_t pn_scratch_len(const pn_net *net);
 
 /* Doubles of scratch with which pn_predict, pn_loss and pn_loss_weighted run
  * blocks of rows through each layer as matrix products (the same bits as
- * row by row, which they do with scratch of at least pn_scratch_len). */
+ * row by row, which they do with scratch of at least pn_scratch_len).  It
+ * includes room (about pn_n_params doubles) where a call of more than one
+ * block of rows lays out every layer's weights once for the products. */
 size_t pn_block_scratch_len(const pn_net *net);
 
 /* Threads that pn_predict, pn_loss, pn_loss_weighted and pn_epoch_batches

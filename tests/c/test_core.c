@@ -535,7 +535,8 @@ static void test_codes(void)
     }
 }
 
-/* Blocks of rows (pn_block_scratch_len scratch) give the bits of row by row
+/* Blocks of rows (pn_block_scratch_len scratch, the weights packed once per
+ * call, or a little less, packed per block) give the bits of row by row
  * (pn_scratch_len scratch); mini-batches give the same bits on 1 and 3
  * threads.  The shape crosses the kernels' edges: K above a run of 256,
  * widths off the 4 x 8 tiles, and more rows than one block. */
@@ -575,6 +576,9 @@ static void test_blocks(void)
     for (threads = 1; threads <= 3; threads += 2) {
         CHECK(pn_set_params(net, p, n) == PN_OK && pn_set_threads(net, threads) == PN_OK);
         CHECK(pn_predict(net, x, rows * 300, y1, rows * 5, s, slen) == PN_OK);
+        /* less than blen: no room to pack the weights once, so every block packs them */
+        CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen - 1) == PN_OK);
+        CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
         CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen) == PN_OK);
         CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
         CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l1, s, slen) == PN_OK);
