@@ -1121,14 +1121,14 @@ static size_t pack_len(size_t n, size_t k)
 
 /* Panels p0 <= p < p1 of the part of B (N columns, row stride ldb) in rows
  * k0 <= k < k0 + kc and columns from n0: panel p is columns n0 + 8p.. as kc
- * steps of 8 (k-major, zero past column N), at pack + p * kc * 8. */
+ * steps of 8 (k-major, zero past column N), at pack + p * stride. */
 PN_INLINE void pack_panels(size_t p0, size_t p1, const double *b, size_t ldb, size_t N, size_t n0,
-                           size_t k0, size_t kc, double *pack)
+                           size_t k0, size_t kc, size_t stride, double *pack)
 {
     size_t p, k, q;
     for (p = p0; p < p1; p++) {
         const size_t c0 = n0 + p * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
-        double *dst = pack + p * kc * PN_NR;
+        double *dst = pack + p * stride;
         for (k = 0; k < kc; k++) {
             const double *src = b + (k0 + k) * ldb + c0;
             for (q = 0; q < w; q++) dst[k * PN_NR + q] = src[q];
@@ -1157,21 +1157,30 @@ PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double 
         share(team, panels, &p0, &p1);
         for (k0 = 0; k0 < K; k0 += PN_KC) {
             const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
-            pack_panels(p0, p1, b, ldb, N, n0, k0, kc, dst + n0 * K + k0 * panels * PN_NR);
+            pack_panels(p0, p1, b, ldb, N, n0, k0, kc, kc * PN_NR, dst + n0 * K + k0 * panels * PN_NR);
         }
     }
 }
 
 /* The M x N product on the team (it returns after a team_sync); B packed
- * by pack_whole at bpre, or else packed part by part into `pack`. */
+ * by pack_whole at bpre, or else packed part by part into `pack`.
+ *
+ * Work is split by panels where each member gets at least two: a member
+ * packs its own panels and computes every tile of them, so the team waits
+ * only between blocks of PN_NC columns and at the end.  With fewer panels
+ * (narrow products), the team packs the panels together, waits, and splits
+ * the tiles.  Either way each sum is computed whole by one member, in k
+ * order.  Panel p of a run is at pack + p * kmax * PN_NR for every run, so
+ * that members at different runs never touch each other's panels. */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                          size_t rsa, size_t csa, const double *b, size_t ldb, double *c,
                          size_t ldc, const double *s, int first, double *pack,
                          const double *bpre)
 {
-    const size_t m_tiles = (M + PN_MR - 1) / PN_MR;
+    const size_t m_tiles = (M + PN_MR - 1) / PN_MR, kmax = K < PN_KC ? K : PN_KC;
     double ap[PN_KC * PN_MR], ct[PN_MR * PN_NR];
-    size_t n0, k0, k, q, r, p0, p1, u, u0, u1;
+    size_t n0, k0, k, q, r, p0 = 0, p1 = 0, u, u0, u1;
+    int synced = 1; /* the caller synced the team before the call */
     if (K == 0) { /* empty sums */
         share(team, M, &u0, &u1);
         if (first)
@@ -1182,22 +1191,40 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
     }
     for (n0 = 0; n0 < N; n0 += PN_NC) {
         const size_t nc = N - n0 < PN_NC ? N - n0 : PN_NC, panels = (nc + PN_NR - 1) / PN_NR;
+        const int own = panels >= 2 * team->n;
+        size_t base = 0, span = panels; /* tile u is row tile u / span of panel base + u % span */
+        if (!synced && bpre == NULL) team_sync(team); /* the pack is refilled next */
+        if (own) {
+            share(team, panels, &p0, &p1);
+            base = p0;
+            span = p1 - p0;
+        }
         for (k0 = 0; k0 < K; k0 += PN_KC) {
             const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
             const int fresh = first && k0 == 0;
             const double *bp = pack;
-            size_t packed = (size_t)-1;
+            size_t packed = (size_t)-1, stride = kmax * PN_NR;
             if (bpre != NULL) {
                 bp = bpre + n0 * K + k0 * panels * PN_NR;
+                stride = kc * PN_NR;
+            } else if (own) {
+                pack_panels(p0, p1, b, ldb, N, n0, k0, kc, stride, pack);
             } else {
                 share(team, panels, &p0, &p1);
-                pack_panels(p0, p1, b, ldb, N, n0, k0, kc, pack);
+                pack_panels(p0, p1, b, ldb, N, n0, k0, kc, stride, pack);
                 team_sync(team);
             }
-            share(team, m_tiles * panels, &u0, &u1);
+            if (own) {
+                u0 = 0;
+                u1 = m_tiles * span;
+            } else {
+                share(team, m_tiles * panels, &u0, &u1);
+            }
             for (u = u0; u < u1; u++) {
-                const size_t mt = u / panels, m0 = mt * PN_MR, mr = M - m0 < PN_MR ? M - m0 : PN_MR;
-                const size_t c0 = n0 + u % panels * PN_NR, w = N - c0 < PN_NR ? N - c0 : PN_NR;
+                const size_t mt = u / span, m0 = mt * PN_MR, mr = M - m0 < PN_MR ? M - m0 : PN_MR;
+                const size_t panel = base + u % span, c0 = n0 + panel * PN_NR;
+                const size_t w = N - c0 < PN_NR ? N - c0 : PN_NR;
+                const double *bpanel = bp + panel * stride;
                 if (mt != packed) {
                     const double *src = a + m0 * rsa + k0 * csa;
                     for (k = 0; k < kc; k++)
@@ -1208,25 +1235,29 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                 if (mr == PN_MR && w == PN_NR) { /* a whole tile: its sums in place */
                     double *ctile = c + m0 * ldc + c0;
                     if (s != NULL)
-                        kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, s + k0, ctile, ldc, fresh, 1);
+                        kernel_4x8(kc, ap, bpanel, s + k0, ctile, ldc, fresh, 1);
                     else
-                        kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, NULL, ctile, ldc, fresh, 0);
+                        kernel_4x8(kc, ap, bpanel, NULL, ctile, ldc, fresh, 0);
                     continue;
                 }
                 for (r = 0; r < PN_MR; r++)
                     for (q = 0; q < PN_NR; q++)
                         ct[r * PN_NR + q] = fresh || r >= mr || q >= w ? 0.0 : c[(m0 + r) * ldc + c0 + q];
                 if (s != NULL)
-                    kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, s + k0, ct, PN_NR, 0, 1);
+                    kernel_4x8(kc, ap, bpanel, s + k0, ct, PN_NR, 0, 1);
                 else
-                    kernel_4x8(kc, ap, bp + u % panels * kc * PN_NR, NULL, ct, PN_NR, 0, 0);
+                    kernel_4x8(kc, ap, bpanel, NULL, ct, PN_NR, 0, 0);
                 for (r = 0; r < mr; r++)
                     for (q = 0; q < w; q++) c[(m0 + r) * ldc + c0 + q] = ct[r * PN_NR + q];
             }
-            if (bpre == NULL) team_sync(team); /* the pack is refilled next */
+            synced = 0;
+            if (!own && bpre == NULL) {
+                team_sync(team); /* the pack is refilled next */
+                synced = 1;
+            }
         }
     }
-    if (bpre != NULL) team_sync(team);
+    if (!synced) team_sync(team);
 }
 
 typedef void (*pn_gemm)(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
