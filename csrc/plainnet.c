@@ -1059,11 +1059,12 @@ typedef double pn_v4 __attribute__((vector_size(32)));
 #endif
 
 /* The 4 x 8 tile at ct (row stride ldt) = its sums (0.0 if `zero`) + the kc
- * steps of packed ap (k-major, 4 per step) and bp (k-major, 8 per step),
- * each term scaled by s[k] if `scaled`. */
-PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double *PN_RESTRICT bp,
-                          const double *PN_RESTRICT s, double *PN_RESTRICT ct, size_t ldt,
-                          const int zero, const int scaled)
+ * steps of a(r, k) = ap[r * rsa + k * csa] (4 rows: a tile packed k-major,
+ * or A read in place) and bp (packed, k-major, 8 per step), each term scaled
+ * by s[k] if `scaled`. */
+PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, size_t rsa, size_t csa,
+                          const double *PN_RESTRICT bp, const double *PN_RESTRICT s,
+                          double *PN_RESTRICT ct, size_t ldt, const int zero, const int scaled)
 {
     size_t k, r;
 #if defined(__GNUC__)
@@ -1082,7 +1083,7 @@ PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double 
         V4_LOAD(b1, bp + k * PN_NR + 4);
         if (scaled) V4_ALL(sk, s[k]);
         for (r = 0; r < PN_MR; r++) {
-            V4_ALL(ar, ap[k * PN_MR + r]);
+            V4_ALL(ar, ap[r * rsa + k * csa]);
             p0 = ar * b0;
             p1 = ar * b1;
             if (scaled) {
@@ -1105,7 +1106,7 @@ PN_INLINE void kernel_4x8(size_t kc, const double *PN_RESTRICT ap, const double 
     for (k = 0; k < kc; k++)
         for (r = 0; r < PN_MR; r++)
             for (q = 0; q < PN_NR; q++) {
-                double p = ap[k * PN_MR + r] * bp[k * PN_NR + q];
+                double p = ap[r * rsa + k * csa] * bp[k * PN_NR + q];
                 if (scaled) p = s[k] * p;
                 ct[r * ldt + q] = ct[r * ldt + q] + p;
             }
@@ -1224,29 +1225,33 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                 const size_t mt = u / span, m0 = mt * PN_MR, mr = M - m0 < PN_MR ? M - m0 : PN_MR;
                 const size_t panel = base + u % span, c0 = n0 + panel * PN_NR;
                 const size_t w = N - c0 < PN_NR ? N - c0 : PN_NR;
-                const double *bpanel = bp + panel * stride;
-                if (mt != packed) {
-                    const double *src = a + m0 * rsa + k0 * csa;
-                    for (k = 0; k < kc; k++)
-                        for (r = 0; r < PN_MR; r++)
-                            ap[k * PN_MR + r] = r < mr ? src[r * rsa + k * csa] : 0.0;
+                const double *bpanel = bp + panel * stride, *at = a + m0 * rsa + k0 * csa;
+                size_t ra = rsa, ca = csa; /* whole tiles of row-major A: read in place */
+                if (mr < PN_MR || csa != 1) { /* else packed (zero past row M) */
+                    if (mt != packed)
+                        for (k = 0; k < kc; k++)
+                            for (r = 0; r < PN_MR; r++)
+                                ap[k * PN_MR + r] = r < mr ? at[r * rsa + k * csa] : 0.0;
                     packed = mt;
+                    at = ap;
+                    ra = 1;
+                    ca = PN_MR;
                 }
                 if (mr == PN_MR && w == PN_NR) { /* a whole tile: its sums in place */
                     double *ctile = c + m0 * ldc + c0;
                     if (s != NULL)
-                        kernel_4x8(kc, ap, bpanel, s + k0, ctile, ldc, fresh, 1);
+                        kernel_4x8(kc, at, ra, ca, bpanel, s + k0, ctile, ldc, fresh, 1);
                     else
-                        kernel_4x8(kc, ap, bpanel, NULL, ctile, ldc, fresh, 0);
+                        kernel_4x8(kc, at, ra, ca, bpanel, NULL, ctile, ldc, fresh, 0);
                     continue;
                 }
                 for (r = 0; r < PN_MR; r++)
                     for (q = 0; q < PN_NR; q++)
                         ct[r * PN_NR + q] = fresh || r >= mr || q >= w ? 0.0 : c[(m0 + r) * ldc + c0 + q];
                 if (s != NULL)
-                    kernel_4x8(kc, ap, bpanel, s + k0, ct, PN_NR, 0, 1);
+                    kernel_4x8(kc, at, ra, ca, bpanel, s + k0, ct, PN_NR, 0, 1);
                 else
-                    kernel_4x8(kc, ap, bpanel, NULL, ct, PN_NR, 0, 0);
+                    kernel_4x8(kc, at, ra, ca, bpanel, NULL, ct, PN_NR, 0, 0);
                 for (r = 0; r < mr; r++)
                     for (q = 0; q < w; q++) c[(m0 + r) * ldc + c0 + q] = ct[r * PN_NR + q];
             }

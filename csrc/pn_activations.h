@@ -48,7 +48,10 @@
  * row first and then finish the row with pn_sigmoid_of in vector registers. */
 PN_ACT_INLINE double pn_sigmoid_of(double x, double e)
 {
-    return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    /* the two branches differ only in the numerator: a select, then one
+     * division, which the compiler runs in vector registers */
+    const double den = 1.0 + e;
+    return (x >= 0.0 ? 1.0 : e) / den;
 }
 
 PN_ACT_INLINE double pn_sigmoid(double x)
