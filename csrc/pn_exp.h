@@ -232,6 +232,7 @@ static const uint64_t pn_exp_table[256] = {
 static int pn_exp_state;
 
 #define PN_EXP_SPLAT(u) _mm256_castsi256_pd(_mm256_set1_epi64x((long long)(u)))
+#define PN_EXP_PAIR(i) _mm_loadu_si128((const __m128i *)(const void *)(pn_exp_table + 2 * (i)))
 
 /* y[k] = exp(x[k]) for the k < n, n a multiple of 4; y may be x. */
 __attribute__((target("avx2,fma"))) __attribute__((noinline)) static void
@@ -245,7 +246,6 @@ pn_exp_row_avx2(const double *x, double *y, size_t n)
     const __m256d tiny = PN_EXP_SPLAT(PN_EXP_TINY), big = PN_EXP_SPLAT(PN_EXP_BIG);
     const __m256d sign = PN_EXP_SPLAT(0x8000000000000000ull);
     const __m256i low7 = _mm256_set1_epi64x(127);
-    const long long *tab = (const long long *)(const void *)pn_exp_table;
     size_t k;
     for (k = 0; k + 4 <= n; k += 4) {
         const __m256d v = _mm256_loadu_pd(x + k);
@@ -254,20 +254,27 @@ pn_exp_row_avx2(const double *x, double *y, size_t n)
         const int plain = _mm256_movemask_pd(
             _mm256_and_pd(_mm256_cmp_pd(a, tiny, _CMP_GE_OQ), _mm256_cmp_pd(a, big, _CMP_LT_OQ)));
         double xs[4];
-        __m256d kd, r, r2, tmp, scale;
-        __m256i ki, idx, sbits;
+        __m256d kd, r, r2, tmp, scale, tail;
+        __m256i ki, sbits;
         if (plain != 15) _mm256_storeu_pd(xs, v); /* before y (maybe x) is written */
         kd = _mm256_fmadd_pd(v, invln2n, shift);
         ki = _mm256_castpd_si256(kd);
         kd = _mm256_sub_pd(kd, shift);
         r = _mm256_fmadd_pd(kd, negln2hin, v);
         r = _mm256_fmadd_pd(kd, negln2lon, r);
-        idx = _mm256_slli_epi64(_mm256_and_si256(ki, low7), 1);
-        sbits = _mm256_add_epi64(_mm256_i64gather_epi64(tab + 1, idx, 8), _mm256_slli_epi64(ki, 45));
+        {   /* each lane's pair (tail, sbits): 4 loads of 16 bytes, then a transpose
+             * (faster than 2 gathers on Zen 4) */
+            uint64_t i4[4];
+            __m256i t02, t13;
+            _mm256_storeu_si256((__m256i *)(void *)i4, _mm256_and_si256(ki, low7));
+            t02 = _mm256_inserti128_si256(_mm256_castsi128_si256(PN_EXP_PAIR(i4[0])), PN_EXP_PAIR(i4[2]), 1);
+            t13 = _mm256_inserti128_si256(_mm256_castsi128_si256(PN_EXP_PAIR(i4[1])), PN_EXP_PAIR(i4[3]), 1);
+            tail = _mm256_castsi256_pd(_mm256_unpacklo_epi64(t02, t13));
+            sbits = _mm256_add_epi64(_mm256_unpackhi_epi64(t02, t13), _mm256_slli_epi64(ki, 45));
+        }
         scale = _mm256_castsi256_pd(sbits);
         r2 = _mm256_mul_pd(r, r);
-        tmp = _mm256_fmadd_pd(_mm256_fmadd_pd(r, c3, c2), r2,
-                              _mm256_add_pd(_mm256_castsi256_pd(_mm256_i64gather_epi64(tab, idx, 8)), r));
+        tmp = _mm256_fmadd_pd(_mm256_fmadd_pd(r, c3, c2), r2, _mm256_add_pd(tail, r));
         tmp = _mm256_fmadd_pd(_mm256_mul_pd(r2, r2), _mm256_fmadd_pd(r, c5, c4), tmp);
         _mm256_storeu_pd(y + k, _mm256_fmadd_pd(scale, tmp, scale));
         if (plain != 15) {
