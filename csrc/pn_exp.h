@@ -278,7 +278,7 @@ pn_exp_row_avx2(const double *x, double *y, size_t n)
         tmp = _mm256_fmadd_pd(_mm256_mul_pd(r2, r2), _mm256_fmadd_pd(r, c5, c4), tmp);
         _mm256_storeu_pd(y + k, _mm256_fmadd_pd(scale, tmp, scale));
         if (plain != 15) {
-            int j;
+            size_t j;
             for (j = 0; j < 4; j++)
                 if (!((plain >> j) & 1)) y[k + j] = exp(xs[j]);
         }
