@@ -23,8 +23,9 @@
  * whose layers are all narrower than PN_NARROW train with scalar loops instead
  * (sgd_step_narrow): the same operations, fused into one pass per neuron.
  *
- * No global or static mutable state; nothing is allocated.  The functions
- * taking a const pn_net * only read it, so they may run concurrently.
+ * No global or static mutable state (except pn_exp.h's one-time self-check
+ * flag, set atomically); nothing is allocated.  The functions taking a
+ * const pn_net * only read it, so they may run concurrently.
  */
 #if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask, sched_yield under -std=c99 */
@@ -35,6 +36,7 @@
 
 #define PN_ACTIVATION_FUNCTIONS /* the helpers of pn_activations.h */
 #include "plainnet.h"
+#include "pn_exp.h" /* pn_exp_row: exp of a row, with libm's bits */
 
 /* ---- portability -------------------------------------------------------- */
 
@@ -567,8 +569,9 @@ PN_INLINE double derivative(int act, double z, double y)
 PN_INLINE void activate(int act, const double *PN_RESTRICT zs, double *PN_RESTRICT y, size_t n)
 {
     size_t k;
-    if (act == PN_SIGMOID) { /* exp one at a time, the rest side by side: the same bits */
-        for (k = 0; k < n; k++) y[k] = exp(-fabs(zs[k]));
+    if (act == PN_SIGMOID) { /* exp of the row (pn_exp.h: libm's bits), the rest side by side */
+        for (k = 0; k < n; k++) y[k] = -fabs(zs[k]);
+        pn_exp_row(y, y, n);
         for (k = 0; k < n; k++) y[k] = pn_sigmoid_of(zs[k], y[k]);
         return;
     }
@@ -578,7 +581,8 @@ PN_INLINE void activate(int act, const double *PN_RESTRICT zs, double *PN_RESTRI
         double m = zs[0], s = 0.0;
         for (k = 0; k < n; k++)
             if (zs[k] > m) m = zs[k];
-        for (k = 0; k < n; k++) y[k] = exp(zs[k] - m);
+        for (k = 0; k < n; k++) y[k] = zs[k] - m;
+        pn_exp_row(y, y, n);
         for (k = 0; k < n; k++) s += y[k];
         for (k = 0; k < n; k++) y[k] = y[k] / s;
         break;

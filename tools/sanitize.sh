@@ -2,7 +2,9 @@
 # Compile csrc/plainnet.c with tests/c/test_core.c under AddressSanitizer and
 # UndefinedBehaviorSanitizer (and strict C99 warnings) and run it, once with the
 # x86-64 AVX2 dispatch and once baseline only, then both again at -O3 without
-# sanitizers; all must pass and give the same bits (the digest).  Then the
+# sanitizers; all must pass and give the same bits (the digest).  The baseline
+# builds also call libm's exp where the others may use pn_exp.h's vector path.
+# tests/c/test_exp.c then checks that row exp against libm on its own.  Then the
 # CPython extension csrc/pn_lists.c, built with the sanitizers, runs its tests.
 # Any report fails.  Usage: tools/sanitize.sh  (CC=gcc|clang, PYTHON=python)
 set -eu
@@ -25,6 +27,22 @@ if [ "$#" -ne 4 ] || [ "$1" != "$2" ] || [ "$1" != "$3" ] || [ "$1" != "$4" ]; t
     echo "sanitize: the builds give different bits:$digests" >&2
     exit 1
 fi
+
+# The row exp of csrc/pn_exp.h against libm's exp, bit for bit, on 10^7
+# inputs (tests/c/test_exp.c): with the sanitizers, at -O3, and compiled out
+# (-DPN_NO_VEXP, where the test is told to expect the scalar path).  On a CPU
+# with AVX2 and FMA under glibc the test fails if the vector path is not on.
+for variant in "$sanitizers" "-O3" "-O3 -DPN_NO_VEXP"; do
+    echo "sanitize: $CC $variant (tests/c/test_exp.c)"
+    $CC -std=c99 -pedantic -Wall -Wextra -Werror -g -ffp-contract=off $variant \
+        -Icsrc tests/c/test_exp.c -lm -o "$out/test_exp"
+    case "$variant" in
+    *PN_NO_VEXP*) expect_scalar=1 ;;
+    *) expect_scalar=${PN_EXP_EXPECT_SCALAR:-} ;;
+    esac
+    PN_EXP_EXPECT_SCALAR=$expect_scalar ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$out/test_exp"
+done
 
 # ThreadSanitizer: the read-only functions on one network from many threads
 # (tests/c/test_threads.c), where the compiler and the kernel support it.
