@@ -1300,19 +1300,22 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
  * their optimizer state m[k] (momentum, Adam) and v[k] (Adam); wd: weight
  * decay.  One loop per optimizer, contiguous, so that the compiler runs
  * independent parameters side by side (sqrt and division included: both are
- * correctly rounded, in vectors as alone). */
-PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
-                           const double *PN_RESTRICT gs, double *PN_RESTRICT m,
-                           double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
-                           double adam_step, double bc2)
+ * correctly rounded, in vectors as alone).  `divide` and `decay` are
+ * constants where step_params calls it, so each case is a loop of its own:
+ * without `divide` (nb == 1.0) the sums are the gradients, as x / 1.0 is x
+ * for every double; without `decay`, wd is 0.0. */
+PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
+                         const double *PN_RESTRICT gs, double *PN_RESTRICT m,
+                         double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
+                         double adam_step, double bc2, const int divide, const int decay)
 {
     size_t k;
     if (opt->kind == PN_OPT_ADAM) {
         const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
         const double eps = opt->epsilon;
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb, mk, vk;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k], mk, vk;
+            if (decay) g = g + wd * p[k];
             mk = b1 * m[k] + c1 * g;
             vk = b2 * v[k] + c2 * (g * g);
             m[k] = mk;
@@ -1323,18 +1326,35 @@ PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
         const double mu = opt->momentum;
         const int nesterov = opt->nesterov;
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb, b;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k], b;
+            if (decay) g = g + wd * p[k];
             b = mu * m[k] + g;
             m[k] = b;
             p[k] = p[k] - lr * (nesterov ? g + mu * b : b);
         }
     } else {
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k];
+            if (decay) g = g + wd * p[k];
             p[k] = p[k] - lr * g;
         }
+    }
+}
+
+PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
+                           const double *PN_RESTRICT gs, double *PN_RESTRICT m,
+                           double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
+                           double adam_step, double bc2)
+{
+    if (nb == 1.0) {
+        if (wd != 0.0)
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 1);
+        else
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 0);
+    } else if (wd != 0.0) {
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 1);
+    } else {
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 0);
     }
 }
 
