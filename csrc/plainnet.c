@@ -1427,19 +1427,22 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
  * their optimizer state m[k] (momentum, Adam) and v[k] (Adam); wd: weight
  * decay.  One loop per optimizer, contiguous, so that the compiler runs
  * independent parameters side by side (sqrt and division included: both are
- * correctly rounded, in vectors as alone). */
-PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
-                           const double *PN_RESTRICT gs, double *PN_RESTRICT m,
-                           double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
-                           double adam_step, double bc2)
+ * correctly rounded, in vectors as alone).  `divide` and `decay` are
+ * constants where step_params calls it, so each case is a loop of its own:
+ * without `divide` (nb == 1.0) the sums are the gradients, as x / 1.0 is x
+ * for every double; without `decay`, wd is 0.0. */
+PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
+                         const double *PN_RESTRICT gs, double *PN_RESTRICT m,
+                         double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
+                         double adam_step, double bc2, const int divide, const int decay)
 {
     size_t k;
     if (opt->kind == PN_OPT_ADAM) {
         const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
         const double eps = opt->epsilon;
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb, mk, vk;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k], mk, vk;
+            if (decay) g = g + wd * p[k];
             mk = b1 * m[k] + c1 * g;
             vk = b2 * v[k] + c2 * (g * g);
             m[k] = mk;
@@ -1450,18 +1453,35 @@ PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
         const double mu = opt->momentum;
         const int nesterov = opt->nesterov;
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb, b;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k], b;
+            if (decay) g = g + wd * p[k];
             b = mu * m[k] + g;
             m[k] = b;
             p[k] = p[k] - lr * (nesterov ? g + mu * b : b);
         }
     } else {
         for (k = 0; k < n; k++) {
-            double g = gs[k] / nb;
-            if (wd != 0.0) g = g + wd * p[k];
+            double g = divide ? gs[k] / nb : gs[k];
+            if (decay) g = g + wd * p[k];
             p[k] = p[k] - lr * g;
         }
+    }
+}
+
+PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
+                           const double *PN_RESTRICT gs, double *PN_RESTRICT m,
+                           double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
+                           double adam_step, double bc2)
+{
+    if (nb == 1.0) {
+        if (wd != 0.0)
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 1);
+        else
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 0);
+    } else if (wd != 0.0) {
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 1);
+    } else {
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 0);
     }
 }
 
@@ -1507,6 +1527,66 @@ PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *
     }
 }
 
+/* batch_job_body's backward step of one layer for a block of one row (a,
+ * the inputs of the layer, and d, its deltas): what gemm and the bias loop
+ * compute for nb == 1, in the same order, as contiguous loops and the
+ * per-sample kernel.  The gradient sums (i-major, as WT): wg[i][j] gets
+ * 0.0 + a[i] * d[j] when fresh (gemm's fresh sums start from 0.0, which
+ * turns -0.0 into 0.0), else wg[i][j] + a[i] * d[j]; with sample weights
+ * (weighted), the term is s * (a[i] * d[j]) as in kernel_4x8.  The biases'
+ * sums likewise (0.0, then + d[j], or + s * d[j]).  Then, for a layer with
+ * one below it (below not NULL), g = d W from the mirror w (backward_block:
+ * each g[i] the sum over j in order of W[j][i] * d[j] from 0.0, as gemm
+ * adds them), times f' of the layer below (zb, a).  Members share the
+ * rows i of the sums in groups of 8 (no cache line of them written by two
+ * members), the biases and the columns of g in groups of 16; the caller
+ * waits for the team after this. */
+PN_INLINE void one_row_backward(const pn_team *team, const pn_layer *L, const pn_layer *below,
+                                double *w, const double *PN_RESTRICT a,
+                                const double *PN_RESTRICT d, double s, int weighted, int fresh,
+                                double *PN_RESTRICT wg, double *PN_RESTRICT bg,
+                                double *PN_RESTRICT g, const double *zb)
+{
+    const size_t ni = L->n_in, no = L->n_out;
+    size_t i, j, i0, i1, j0, j1;
+    share(team, (ni + 7) / 8, &i0, &i1);
+    i0 *= 8;
+    i1 = i1 * 8 < ni ? i1 * 8 : ni;
+    for (i = i0; i < i1; i++) {
+        const double ai = a[i];
+        double *PN_RESTRICT row = wg + i * no;
+        if (weighted) {
+            if (fresh)
+                for (j = 0; j < no; j++) row[j] = 0.0 + s * (ai * d[j]);
+            else
+                for (j = 0; j < no; j++) row[j] = row[j] + s * (ai * d[j]);
+        } else {
+            if (fresh)
+                for (j = 0; j < no; j++) row[j] = 0.0 + ai * d[j];
+            else
+                for (j = 0; j < no; j++) row[j] = row[j] + ai * d[j];
+        }
+    }
+    share(team, no, &j0, &j1);
+    if (fresh)
+        for (j = j0; j < j1; j++) bg[j] = 0.0;
+    if (weighted)
+        for (j = j0; j < j1; j++) bg[j] = bg[j] + s * d[j];
+    else
+        for (j = j0; j < j1; j++) bg[j] = bg[j] + d[j];
+    if (below != NULL) {
+        share(team, (ni + 15) / 16, &i0, &i1);
+        i0 *= 16;
+        i1 = i1 * 16 < ni ? i1 * 16 : ni;
+        for (i = i0; i + 16 <= i1; i += 16) backward_block(w, d, NULL, NULL, ni, no, i, g, 16, 0);
+        for (; i + 8 <= i1; i += 8) backward_block(w, d, NULL, NULL, ni, no, i, g, 8, 0);
+        for (; i + 4 <= i1; i += 4) backward_block(w, d, NULL, NULL, ni, no, i, g, 4, 0);
+        for (; i < i1; i++) backward_block(w, d, NULL, NULL, ni, no, i, g, 1, 0);
+        if (i1 > i0) times_derivative(below->act, g + i0, zb + i0, a + i0, g + i0, i1 - i0);
+    }
+    team_sync(team);
+}
+
 /* pn_epoch_batches and pn_epoch_batches_weighted (w not NULL). */
 typedef struct {
     pn_net *net;
@@ -1525,6 +1605,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
     const pn_layer *last = last_layer(net);
     const pn_optimizer *opt = job->opt;
     const double *store = area_c(net, net->store);
+    double *mirror = area(net, net->store); /* only read: backward_block's W */
     double *gsum = area(net, net->gsum), *blk = area(net, net->block);
     const size_t R = net->block_rows, n_in = net->layer[0].n_in, n_out = last->n_out;
     const size_t L_last = net->n_layers - 1, end = job->first + job->count;
@@ -1582,6 +1663,17 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 at -= ni * no + no;
                 wg = gsum + at;
                 bg = wg + ni * no;
+                if (nb == 1) { /* one row: per-sample kernels, no packing (the same bits) */
+                    one_row_backward(team, L, l > 0 ? &net->layer[l - 1] : NULL,
+                                     l > 0 ? mirror + L->w : NULL, a, d, w != NULL ? sb[0] : 1.0, w != NULL,
+                                     fresh, wg, bg, g, block_z(net, blk, l > 0 ? l - 1 : 0));
+                    if (l > 0) {
+                        tmp = d;
+                        d = g;
+                        g = tmp;
+                    }
+                    continue;
+                }
                 /* dWT[i][j]: the core's layout of the sums (see step_share) */
                 gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
                      blk + net->block_pack, NULL);

@@ -66,8 +66,8 @@ def _net(sizes, act, loss, backend):
                       loss=loss)
 
 
-def _train(sizes, act, loss, backend, weights=None, **kw):
-    data, targets = _data(sizes, loss)
+def _train(sizes, act, loss, backend, weights=None, n_rows=150, **kw):
+    data, targets = _data(sizes, loss, n_rows=n_rows)
     net = _net(sizes, act, loss, backend)
     history = net.train(data, targets, epochs=2, learning_rate=0.05, sample_weight=weights, **kw)
     return repr((list(history), net.weights, net.biases, net.loss(data, targets)))
@@ -92,6 +92,85 @@ def test_weighted_minibatches_have_the_python_bits_on_every_thread_count(shape, 
     for n in THREADS:
         threads(n)
         assert _train(*shape, backend="c", weights=weights, **kw) == expected, "threads=%d" % n
+
+
+# Blocks of one row (batch_size=1, or a batch's last row after blocks of 64)
+# take the per-sample kernels instead of the matrix products: shapes wider
+# than the 4 x 8 tiles, with zeros in the activations (relu), every optimizer
+# setting of the batched path, and sample weights with zeros.  The largest
+# shape runs batches of 65 (64 rows, then one onto their sums) on several
+# threads; batch_size=1 runs on one, as the core gives a one-row block no more.
+ONE_ROW_SHAPES = [
+    ([13, 11, 3], "relu", "mse"),
+    ([256, 96, 64, 10], "silu", "mse"),
+]
+
+ONE_ROW_SETTINGS = [
+    {"optimizer": "adam", "batch_size": 1},
+    {"optimizer": pn.Adam(weight_decay=0.001), "batch_size": 1, "shuffle": True},
+    {"optimizer": pn.Momentum(momentum=0.8, nesterov=True, weight_decay=0.01), "batch_size": 1},
+    {"optimizer": pn.Momentum(momentum=0.9), "batch_size": 1},
+    {"optimizer": pn.SGD(weight_decay=0.01), "batch_size": 1},  # not the fused SGD path
+    {"optimizer": "adam", "batch_size": 65, "shuffle": False},
+    {"optimizer": pn.Momentum(momentum=0.8, nesterov=True), "batch_size": 65, "shuffle": False},
+]
+
+
+def _one_row_weights(n_rows, batch_size, seed=13):
+    """Weights with zeros; a batch of 65 starts with 65 rows of weight > 0 (a block
+    of 64 and one of one row), the rest hold zeros."""
+    rng = random.Random(seed)
+    # not only powers of two: s * (a * d) and (s * a) * d must round differently somewhere
+    weights = [rng.choice([0.0, 0.0, 0.3, 1.0, 1.7, 3.0]) for _ in range(n_rows)]
+    if batch_size > 1:
+        weights[:batch_size] = [rng.choice([0.3, 1.0, 1.7, 3.0]) for _ in range(batch_size)]
+        weights[batch_size - 1] = 0.7  # the row alone in its block
+    return weights
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("shape", ONE_ROW_SHAPES, ids=lambda s: "-".join(map(str, s[0])))
+@pytest.mark.parametrize("kw", ONE_ROW_SETTINGS,
+                         ids=lambda k: "%s-%d" % (k["optimizer"], k["batch_size"]))
+def test_one_row_blocks_have_the_python_bits_on_every_thread_count(shape, kw, weighted, threads):
+    sizes = shape[0]
+    # the Python backend takes some 30 ms per Adam step of the largest shape
+    n_rows = 150 if sizes[0] < 100 else 30 if kw["batch_size"] == 1 else 70
+    weights = _one_row_weights(n_rows, kw["batch_size"]) if weighted else None
+    expected = _train(*shape, backend="python", weights=weights, n_rows=n_rows, **kw)
+    for n in THREADS:
+        threads(n)
+        got = _train(*shape, backend="c", weights=weights, n_rows=n_rows, **kw)
+        assert got == expected, "threads=%d" % n
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_fresh_gradient_sums_start_from_zero_as_in_python(batch_size, weighted):
+    """A batch's sums start from 0.0 (0.0 + a * d), which turns a product of -0.0
+    (input 0.0 times a negative delta) into 0.0.  That shows in the weights only
+    through SGD with weight decay on a weight of -0.0: g = 0.0 + wd * -0.0 = 0.0
+    leaves it -0.0, where a sum of -0.0 would make g -0.0 and the weight 0.0."""
+    rng = random.Random(7)
+    sizes = [5, 9, 3]
+    weights = [[[-0.0 if i == 0 else rng.uniform(-0.5, 0.5) for i in range(n_in)]
+                for _ in range(n_out)] for n_in, n_out in zip(sizes, sizes[1:])]
+    biases = [[0.0] * n for n in sizes[1:]]
+    data, targets = random_data(20, 5, 3, seed=8)
+    for row in data:
+        row[0] = 0.0
+    sample_weight = [rng.choice([0.0, 0.3, 1.0, 1.7]) for _ in data] if weighted else None
+    kw = {"optimizer": pn.SGD(weight_decay=0.01), "batch_size": batch_size, "shuffle": False}
+
+    def train(backend):
+        net = pn.Network.from_weights(weights, biases, backend=backend)
+        net.train(data, targets, 2, 0.1, sample_weight=sample_weight, **kw)
+        return net.weights, net.biases
+
+    expected = train("python")
+    assert [w[0] for w in expected[0][0]] == [0.0] * 9  # (-0.0 == 0.0: see the repr below)
+    assert "-0.0" in repr([w[0] for w in expected[0][0]]), "the case does not arise"
+    assert repr(train("c")) == repr(expected)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "-".join(map(str, s[0])))

@@ -615,6 +615,113 @@ static void test_blocks(void)
     free(net);
 }
 
+/* Mini-batches of one row (batch_size 1, Adam with weight decay, with and
+ * without sample weights, zeros among them) against their definition: per
+ * row, pn_gradients, the gradient sums' 0.0 + w * (d * a) over the weight
+ * w, weight decay on weights, and Adam's step, here in the flat layout. */
+static void test_one_row_batches(void)
+{
+    const size_t sizes[4] = {300, 64, 9, 5};
+    const int acts[3] = {PN_RELU, PN_SIGMOID, PN_SOFTMAX};
+    const size_t rows = 12;
+    const double lr = 0.01, wd = 0.001;
+    pn_optimizer adam = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.001};
+    pn_net *net = make_net(4, sizes, acts, PN_CATEGORICAL_CROSSENTROPY);
+    pn_net *ref = make_net(4, sizes, acts, PN_CATEGORICAL_CROSSENTROPY);
+    size_t n, slen, i, k, l, r, at, threads;
+    int weighted;
+    double *p, *x, *t, *w, *g, *m, *v, *s, *buf, *got, *decay, adam_state[2], total, ref_total;
+    CHECK(net != NULL && ref != NULL);
+    if (net == NULL || ref == NULL) {
+        free(net);
+        free(ref);
+        return;
+    }
+    n = pn_n_params(net);
+    slen = pn_scratch_len(net);
+    p = malloc(n * sizeof *p);
+    g = malloc(n * sizeof *g);
+    m = malloc(n * sizeof *m);
+    v = malloc(n * sizeof *v);
+    got = malloc(n * sizeof *got);
+    decay = malloc(n * sizeof *decay);
+    buf = malloc(2 * n * sizeof *buf);
+    x = malloc(rows * 300 * sizeof *x);
+    t = calloc(rows * 5, sizeof *t);
+    w = malloc(rows * sizeof *w);
+    s = malloc(slen * sizeof *s);
+    for (i = 0; i < rows * 300; i++) x[i] = i % 7 == 0 ? 0.0 : cos((double)i * 0.013);
+    for (r = 0; r < rows; r++) {
+        t[r * 5 + r % 5] = 1.0;
+        w[r] = r % 4 == 1 ? 0.0 : 0.3 + 0.4 * (double)(r % 3);
+    }
+    for (l = 0, at = 0; l < 3; l++) { /* weights decay, biases do not */
+        for (k = 0; k < sizes[l] * sizes[l + 1]; k++) decay[at++] = wd;
+        for (k = 0; k < sizes[l + 1]; k++) decay[at++] = 0.0;
+    }
+    adam.weight_decay = wd;
+    for (weighted = 0; weighted <= 1; weighted++) {
+        double b1t = 1.0, b2t = 1.0;
+        /* the definition */
+        for (k = 0; k < n; k++) p[k] = sin((double)k * 0.7) * 0.1;
+        CHECK(pn_set_params(ref, p, n) == PN_OK);
+        memset(m, 0, n * sizeof *m);
+        memset(v, 0, n * sizeof *v);
+        ref_total = 0.0;
+        for (r = 0; r < rows; r++) {
+            const double wr = weighted ? w[r] : 1.0;
+            double loss, step, bc2;
+            if (wr == 0.0) continue;
+            CHECK(pn_gradients(ref, x + r * 300, 300, t + r * 5, 5, g, n, &loss, s, slen) == PN_OK);
+            ref_total += weighted ? wr * loss : loss;
+            b1t *= adam.beta1;
+            b2t *= adam.beta2;
+            step = lr / (1.0 - b1t);
+            bc2 = sqrt(1.0 - b2t);
+            for (k = 0; k < n; k++) {
+                double gk = (weighted ? 0.0 + wr * g[k] : 0.0 + g[k]) / wr;
+                if (decay[k] != 0.0) gk = gk + decay[k] * p[k];
+                m[k] = adam.beta1 * m[k] + (1.0 - adam.beta1) * gk;
+                v[k] = adam.beta2 * v[k] + (1.0 - adam.beta2) * (gk * gk);
+                p[k] = p[k] - step * (m[k] / (sqrt(v[k]) / bc2 + adam.epsilon));
+            }
+            CHECK(pn_set_params(ref, p, n) == PN_OK);
+        }
+        for (threads = 1; threads <= 3; threads += 2) {
+            for (k = 0; k < n; k++) got[k] = sin((double)k * 0.7) * 0.1;
+            CHECK(pn_set_params(net, got, n) == PN_OK && pn_set_threads(net, threads) == PN_OK);
+            memset(buf, 0, 2 * n * sizeof *buf);
+            adam_state[0] = adam_state[1] = 1.0;
+            total = 0.0;
+            CHECK(pn_epoch_begin(net) == PN_OK);
+            if (weighted)
+                CHECK(pn_epoch_batches_weighted(net, x, rows * 300, t, rows * 5, w, rows, NULL, 0,
+                                                0, rows, 1, lr, &adam, buf, 2 * n, adam_state,
+                                                &total) == PN_OK);
+            else
+                CHECK(pn_epoch_batches(net, x, rows * 300, t, rows * 5, NULL, 0, 0, rows, 1, lr,
+                                       &adam, buf, 2 * n, adam_state, &total) == PN_OK);
+            CHECK(pn_get_params(net, got, n) == PN_OK);
+            CHECK(memcmp(got, p, n * sizeof *p) == 0);
+            CHECK(total == ref_total && adam_state[0] == b1t && adam_state[1] == b2t);
+            if (threads == 1) mix(got, n);
+        }
+    }
+    free(p);
+    free(g);
+    free(m);
+    free(v);
+    free(got);
+    free(decay);
+    free(buf);
+    free(x);
+    free(t);
+    free(w);
+    free(s);
+    free(net);
+    free(ref);
+}
+
 int main(void)
 {
     test_codes();
@@ -624,6 +731,7 @@ int main(void)
     test_init_errors();
     test_wide();
     test_blocks();
+    test_one_row_batches();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;
