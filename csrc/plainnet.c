@@ -1429,19 +1429,27 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
  * independent parameters side by side (sqrt and division included: both are
  * correctly rounded, in vectors as alone).  `divide` and `decay` are
  * constants where step_params calls it, so each case is a loop of its own:
- * without `divide` (nb == 1.0) the sums are the gradients, as x / 1.0 is x
- * for every double; without `decay`, wd is 0.0. */
+ * the gradient is the sum / nb (PN_DIVIDE), or the sum times 1 / nb when nb
+ * is a power of two (PN_SCALE: 1 / nb is then exact, and x * 2^-k and
+ * x / 2^k are the one rounding of the same number, for every double), or
+ * the sum itself when nb == 1.0 (x / 1.0 is x); without `decay`, wd is 0.0. */
+#define PN_KEEP 0
+#define PN_SCALE 1
+#define PN_DIVIDE 2
+#define PN_GRADIENT(divide, sum, nb, inv) \
+    ((divide) == PN_DIVIDE ? (sum) / (nb) : (divide) == PN_SCALE ? (sum) * (inv) : (sum))
 PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
                          const double *PN_RESTRICT gs, double *PN_RESTRICT m,
                          double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
                          double adam_step, double bc2, const int divide, const int decay)
 {
+    const double inv = 1.0 / nb;
     size_t k;
     if (opt->kind == PN_OPT_ADAM) {
         const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
         const double eps = opt->epsilon;
         for (k = 0; k < n; k++) {
-            double g = divide ? gs[k] / nb : gs[k], mk, vk;
+            double g = PN_GRADIENT(divide, gs[k], nb, inv), mk, vk;
             if (decay) g = g + wd * p[k];
             mk = b1 * m[k] + c1 * g;
             vk = b2 * v[k] + c2 * (g * g);
@@ -1453,7 +1461,7 @@ PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
         const double mu = opt->momentum;
         const int nesterov = opt->nesterov;
         for (k = 0; k < n; k++) {
-            double g = divide ? gs[k] / nb : gs[k], b;
+            double g = PN_GRADIENT(divide, gs[k], nb, inv), b;
             if (decay) g = g + wd * p[k];
             b = mu * m[k] + g;
             m[k] = b;
@@ -1461,7 +1469,7 @@ PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
         }
     } else {
         for (k = 0; k < n; k++) {
-            double g = divide ? gs[k] / nb : gs[k];
+            double g = PN_GRADIENT(divide, gs[k], nb, inv);
             if (decay) g = g + wd * p[k];
             p[k] = p[k] - lr * g;
         }
@@ -1473,15 +1481,25 @@ PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
                            double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
                            double adam_step, double bc2)
 {
-    if (nb == 1.0) {
+    int e;
+    /* nb > 0 (a count, or a sum of weights > 0): a power of two when its
+     * mantissa is 1/2, and then 1 / nb is exact unless it would underflow */
+    const int two = frexp(nb, &e) == 0.5 && e > -1021 && e < 1022;
+    const int divide = nb == 1.0 ? PN_KEEP : two ? PN_SCALE : PN_DIVIDE;
+    if (divide == PN_KEEP) {
         if (wd != 0.0)
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 1);
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_KEEP, 1);
         else
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 0, 0);
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_KEEP, 0);
+    } else if (divide == PN_SCALE) {
+        if (wd != 0.0)
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_SCALE, 1);
+        else
+            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_SCALE, 0);
     } else if (wd != 0.0) {
-        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 1);
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_DIVIDE, 1);
     } else {
-        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, 1, 0);
+        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_DIVIDE, 0);
     }
 }
 
@@ -1512,10 +1530,14 @@ PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *
             step_params(opt, wt + k, gsum + at + k, m != NULL ? m + at + k : NULL,
                         v != NULL ? v + at + k : NULL, len, lr, nb, opt->weight_decay, adam_step,
                         bc2);
-            if (l > 0) {
+            if (l > 0) { /* 8 rows of WT at a time: their lines stay in cache across j */
                 double *mirror = store + L->w;
-                for (j = 0; j < n_out; j++)
-                    for (i = i0; i < i1; i++) mirror[j * n_in + i] = wt[i * n_out + j];
+                size_t ib;
+                for (ib = i0; ib < i1; ib += 8) {
+                    const size_t ie = i1 - ib < 8 ? i1 : ib + 8;
+                    for (j = 0; j < n_out; j++)
+                        for (i = ib; i < ie; i++) mirror[j * n_in + i] = wt[i * n_out + j];
+                }
             }
         }
         at += n_in * n_out;

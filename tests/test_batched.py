@@ -94,6 +94,41 @@ def test_weighted_minibatches_have_the_python_bits_on_every_thread_count(shape, 
         assert _train(*shape, backend="c", weights=weights, **kw) == expected, "threads=%d" % n
 
 
+# The step divides the gradient sums by the batch's size (or weight): by a
+# power of two it multiplies by the exact reciprocal instead, which must give
+# the division's bits, also where the result is subnormal.  Weight sums of
+# 0.5, 2 and 4 (powers of two), 3 (not), batches of 32 and 64.
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("weight,batch_size", [(0.25, 2), (0.5, 4), (1.0, 4), (0.75, 4),
+                                               (None, 32), (None, 64)])
+def test_steps_by_a_power_of_two_have_the_python_bits(optimizer, weight, batch_size, threads):
+    shape = SHAPES[0]
+    weights = None if weight is None else [weight] * 150
+    make = {"sgd": pn.SGD, "momentum": pn.Momentum, "adam": pn.Adam}[optimizer]
+    kw = {"optimizer": make(weight_decay=1e-3), "batch_size": batch_size, "shuffle": False}
+    expected = _train(*shape, backend="python", weights=weights, **kw)
+    for n in THREADS:
+        threads(n)
+        assert _train(*shape, backend="c", weights=weights, **kw) == expected, "threads=%d" % n
+
+
+def test_scaling_by_a_power_of_two_is_the_division_for_every_kind_of_double():
+    # the identity the C step relies on, checked where rounding is hardest:
+    # subnormal results, results that overflow, and random mantissas
+    rng = random.Random(5)
+    values = [5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -3.0e-310]
+    values += [rng.uniform(-1, 1) * 2.0 ** rng.randint(-1074, 1023) for _ in range(20000)]
+    for k in (-3, -1, 0, 1, 5, 6, 30, 1000):
+        nb = 2.0 ** k
+        inv = 1.0 / nb
+        for x in values:
+            try:
+                q = x / nb
+            except OverflowError:
+                continue
+            assert x * inv == q, (x, nb)
+
+
 # Blocks of one row (batch_size=1, or a batch's last row after blocks of 64)
 # take the per-sample kernels instead of the matrix products: shapes wider
 # than the 4 x 8 tiles, with zeros in the activations (relu), every optimizer
