@@ -40,17 +40,50 @@
  * Safety: the vector path runs only if (a) it is compiled in (x86-64, glibc,
  * GCC or clang, and neither -DPN_NO_VEXP nor -DPN_NO_DISPATCH), (b) the CPU
  * has AVX2 and FMA, and (c) a self-check passes on first use: the vector path
- * and libm's exp agree in every bit on 65536 fixed inputs over
- * [-745, 710], denser in [-40, 0], and on the boundaries of glibc's branches.
- * A libm that computes exp otherwise (another glibc version, a preloaded
- * libm, a CPU on which glibc picks another variant) fails the check if its
- * results differ on those inputs, and pn_exp_row then calls libm's exp for
- * every element.  A libm whose results differ from these in fewer than about
- * 1 in 10^4 inputs could pass it: no check of bounded cost can rule that out
- * (see pn_exp_self_check); tests/c/test_exp.c is the real verification.  The state of the
+ * and libm's exp agree in every bit on 65536 fixed inputs: the boundaries of
+ * glibc's branches, the distinguishing inputs below, and pseudo-random ones
+ * over [-745, 710], denser in [-40, 0].  A libm that computes exp otherwise
+ * (another glibc version, a preloaded libm, a CPU on which glibc picks another
+ * variant) fails the check if its results differ on those inputs, and
+ * pn_exp_row then calls libm's exp for every element.  The state of the
  * check is one int, written with atomic stores; threads that race on the
  * first call each compute the same answer.  tests/c/test_exp.c compares the
  * two on about 10^7 inputs in CI (and once on 10^9).
+ *
+ * The likeliest other libm is this algorithm compiled with other fusions
+ * (named below as in tests/c/exp_variants.h): another distribution's build
+ * of glibc, or glibc's build for CPUs without FMA (the plain C of e_exp.c,
+ * no fma at all).  Such a libm differs from this
+ * one too rarely for random inputs to show it.  With one of the 8 fmas above
+ * computed unfused (a * b rounded, then + c rounded), tools/exp_variants.c
+ * found, in 1.65e9 inputs compared in full (uniform, random magnitudes, and
+ * the targeted families it describes) and up to 1.6e10 more filtered:
+ *
+ *   final    exp = fma(scale, tmp, scale)  7 in 10^4 uniform inputs differ
+ *   tmp p23  tmp = fma(p23, r2, tail + r)  6 in 10^7 uniform inputs
+ *   kd       kd = fma(x, InvLn2N, Shift)   none of 9e8 uniform or of random magnitude;
+ *                                          1 in 6400 within 4 ulps of (j + 1/2) ln2/128
+ *   r lo     r = fma(kd, NegLn2loN, r)     none of 9e8; 422 of 1.5e8 x in the 156
+ *                                          (k, binade of r) where r itself changes
+ *   p23      p23 = fma(r, C3, C2)          none of 9e8; 5 in 4e8 near rounding midpoints,
+ *                                          18 in 1.6e10 x with |x| in [2^-9, ln2/256)
+ *   r hi     r = fma(kd, NegLn2hiN, x)     never: kd * NegLn2hiN is exact (|k| < 2^17)
+ *   p45      p45 = fma(r, C5, C4)          none in 1.65e9, nor in 8e9 x with |x| in
+ *                                          [2^-9, ln2/256), where it never changed tmp
+ *   tmp p45  tmp = fma(r2 * r2, p45, tmp)  none in 1.65e9, nor in those 8e9 x (tmp
+ *                                          changed on 5 of them, the result on none)
+ *
+ * The distinguishing inputs (pn_exp_distinguishing) are 8 of the inputs found
+ * for each of the first five, so a libm built like any of them fails the
+ * check.  tests/c/test_exp.c proves it: it hands the self-check the model of
+ * each of the 256 subsets of the 8 fmas unfused, as if it were libm, and
+ * requires that the 248 with one of those five unfused be rejected (each is
+ * told apart by the distinguishing inputs alone; without them, 120 of the
+ * 248 passed the 65536-input check), and that the other 8 (subsets of the
+ * last three, which gave this libm's bits on every input tried) and libm
+ * itself be accepted.  A libm unlike any modelled whose results differ from
+ * these in fewer than about 1 in 10^4 inputs could still pass: no check of
+ * bounded cost can rule that out; tests/c/test_exp.c is the real verification.
  *
  * Elsewhere (MSVC, other CPUs, other C libraries) pn_exp_row is the loop of
  * libm exp calls.
@@ -300,13 +333,73 @@ static double pn_exp_check_uniform(uint64_t *s, double lo, double hi)
     return lo + (hi - lo) * ((double)(z >> 11) * 0x1p-53);
 }
 
-/* 1 if the vector path gives libm's bits on the fixed inputs, else 0:
- * 65536 of them, in chunks of 64 (little stack, also in a worker thread);
- * about 0.5 ms, once per process.  Why so many: the likeliest other libm is
- * the same algorithm with other fusions, and its results differ rarely (with
- * the last fma unfused, in 1 of 4000 inputs; with kd or r unfused, in none of
- * 5 million here), so a few thousand inputs could miss even the first. */
-static int pn_exp_self_check(void)
+/* Distinguishing inputs (see "The likeliest other libm" at the top): on each,
+ * glibc's exp built with the named fma of __exp_fma unfused gives other bits
+ * than __exp_fma, and so than libm here; "also" names the other fmas whose
+ * unfusing alone changes that input's result.  Found by tools/exp_variants.c
+ * (its families as named) with the models of tests/c/exp_variants.h, 8 per
+ * fma, by its "list" mode checked to tell apart, together, every one of the
+ * 256 subsets of fmas unfused except those of r hi, p45 and tmp p45 (which
+ * never changed a result); tests/c/test_exp.c checks that again. */
+static const uint64_t pn_exp_distinguishing[] = {
+    /* kd fma unfused; found by: near (j+1/2) ln2/128 */
+    0x407cb418b9a6bec6ull, /* 0x1.cb418b9a6bec6p+8, also final */
+    0xc05b8eadc064c5a6ull, /* -0x1.b8eadc064c5a6p+6, also final */
+    0x405c366b9b0d09fcull, /* 0x1.c366b9b0d09fcp+6, also final */
+    0x404d94fac1e6e0bcull, /* 0x1.d94fac1e6e0bcp+5 */
+    0xc04f969a0147330aull, /* -0x1.f969a0147330ap+5 */
+    0xc07c0435e264da8full, /* -0x1.c0435e264da8fp+8 */
+    0xc07a4ad959473372ull, /* -0x1.a4ad959473372p+8 */
+    0xc07fa308efd5204dull, /* -0x1.fa308efd5204dp+8, also final */
+    /* r lo fma unfused; found by: (k, binade) where r differs */
+    0xc07578235c60d9c5ull, /* -0x1.578235c60d9c5p+8, also final */
+    0xc07578235c6eece9ull, /* -0x1.578235c6eece9p+8 */
+    0xc07578235a8ace03ull, /* -0x1.578235a8ace03p+8, also final */
+    0xc07578234646c98aull, /* -0x1.578234646c98ap+8 */
+    0xc075782359ad7d58ull, /* -0x1.5782359ad7d58p+8, also final */
+    0xc075782353756daaull, /* -0x1.5782353756daap+8 */
+    0xc07578234cdd6f21ull, /* -0x1.578234cdd6f21p+8 */
+    0xc07578234f23f145ull, /* -0x1.578234f23f145p+8 */
+    /* p23 fma unfused; found by: near a rounding midpoint; p23 filter, |x| in [2^-9, ln2/256) */
+    0xbf4f309ec27de79bull, /* -0x1.f309ec27de79bp-11 */
+    0xbf63a715803c0c83ull, /* -0x1.3a715803c0c83p-9 */
+    0xbf4fa4e41ec3bba2ull, /* -0x1.fa4e41ec3bba2p-11, also tmp p23 */
+    0xbf629015c0e7cb75ull, /* -0x1.29015c0e7cb75p-9, also tmp p23 */
+    0x3f6a38805b7d156full, /* 0x1.a38805b7d156fp-9, also tmp p23, final */
+    0xbf625a75864fb072ull, /* -0x1.25a75864fb072p-9, also tmp p23 */
+    0x3f584e7afdfd6941ull, /* 0x1.84e7afdfd6941p-10, also tmp p23 */
+    0xbf606fab563bd559ull, /* -0x1.06fab563bd559p-9, also tmp p23 */
+    /* tmp p23 fma unfused; found by: uniform in [-40, 0]; uniform in [-512, 512]; random
+     * magnitude; near (j+1/2) ln2/128; near a rounding midpoint; p23 filter, |x| in [2^-9,
+     * ln2/256) */
+    0xc03ba5905f120d75ull, /* -0x1.ba5905f120d75p+4 */
+    0xc076ed293a5b8ca6ull, /* -0x1.6ed293a5b8ca6p+8, also final */
+    0xbf4a7002aec163f0ull, /* -0x1.a7002aec163fp-11 */
+    0x407470702762477dull, /* 0x1.470702762477dp+8, also final */
+    0xbf4d1e4ea2a807deull, /* -0x1.d1e4ea2a807dep-11 */
+    0xbf65659d0b7ea29aull, /* -0x1.5659d0b7ea29ap-9, also p23 */
+    0xc033e781b5cbea4full, /* -0x1.3e781b5cbea4fp+4 */
+    0xc0763c82f5a163c2ull, /* -0x1.63c82f5a163c2p+8 */
+    /* final fma unfused; found by: uniform in [-40, 0]; uniform in [-512, 512]; random
+     * magnitude; near (j+1/2) ln2/128; near a rounding midpoint; (k, binade) where r differs */
+    0xc023a9aba3c15268ull, /* -0x1.3a9aba3c15268p+3 */
+    0xc010d687a657f480ull, /* -0x1.0d687a657f48p+2 */
+    0xbff187b176a39512ull, /* -0x1.187b176a39512p+0 */
+    0x407e693667f197faull, /* 0x1.e693667f197fap+8 */
+    0xbfe2c28464670368ull, /* -0x1.2c28464670368p-1 */
+    0xc075782361130a2cull, /* -0x1.5782361130a2cp+8 */
+    0xc0311d448a5767a3ull, /* -0x1.11d448a5767a3p+4 */
+    0xc0755ccc925b71eeull, /* -0x1.55ccc925b71eep+8 */
+};
+
+/* 1 if the vector path gives ref's bits on the fixed inputs, else 0 (ref is
+ * libm's exp, except in tests/c/test_exp.c, which gives it models of other
+ * libms): the edges, the distinguishing inputs above, then deterministic
+ * pseudo-random ones up to 65536 in all, in chunks of 64 (little stack, also
+ * in a worker thread); about 1 ms, once per process.  Why so many random
+ * ones: a libm unlike any modelled (another table, other constants) could
+ * differ on few inputs. */
+static int pn_exp_self_check_against(double (*ref)(double))
 {
     enum { CHUNK = 64, N_CHECK = 65536 };
     static const double edges[] = {
@@ -318,6 +411,7 @@ static int pn_exp_self_check(void)
         1024.0, -1024.0, 1e300, -1e300, HUGE_VAL, -HUGE_VAL, NAN, -NAN,
     };
     const size_t ne = sizeof edges / sizeof edges[0];
+    const size_t nd = sizeof pn_exp_distinguishing / sizeof pn_exp_distinguishing[0];
     double x[CHUNK], y[CHUNK];
     uint64_t s = 0x9e3779b97f4a7c15ull;
     size_t i, j;
@@ -326,6 +420,8 @@ static int pn_exp_self_check(void)
             const size_t at = i + j;
             if (at < ne)
                 x[j] = edges[at];
+            else if (at < ne + nd)
+                memcpy(&x[j], &pn_exp_distinguishing[at - ne], sizeof x[j]);
             else if (at % 2) /* sigmoid's range */
                 x[j] = pn_exp_check_uniform(&s, -40.0, 0.0);
             else if (at % 4 == 0) /* all of exp's finite range, and a little past it */
@@ -335,11 +431,17 @@ static int pn_exp_self_check(void)
         }
         pn_exp_row_avx2(x, y, CHUNK);
         for (j = 0; j < CHUNK; j++) {
-            const double e = exp(x[j]);
+            const double e = ref(x[j]);
             if (memcmp(&e, &y[j], sizeof e) != 0) return 0;
         }
     }
     return 1;
+}
+
+/* The self-check proper: against libm's exp. */
+static int pn_exp_self_check(void)
+{
+    return pn_exp_self_check_against(exp);
 }
 
 static int pn_exp_vector_on(void)

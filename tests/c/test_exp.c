@@ -30,6 +30,9 @@
 #include <string.h>
 
 #include "pn_exp.h"
+#ifdef PN_VEXP
+#include "exp_variants.h"
+#endif
 
 #define BATCH 4096
 
@@ -188,6 +191,63 @@ static void tails(void)
             }
 }
 
+#ifdef PN_VEXP
+/* The self-check against libms built with other fusions (exp_variants.h):
+ * for each of the 256 subsets of __exp_fma's 8 fmas computed unfused, the
+ * model is handed to the self-check as if it were libm's exp.  Every variant
+ * that contains an fma whose unfusing was seen to change some result
+ * (PN_EXP_DIFFERING below: tools/exp_variants.c) must be told apart by the
+ * distinguishing inputs of pn_exp.h alone, and rejected by the self-check;
+ * the others must be accepted, as must libm and the reference model. */
+#define PN_EXP_DIFFERING (PN_U_KD | PN_U_RLO | PN_U_P23 | PN_U_T1 | PN_U_OUT)
+
+static unsigned variant_mask;
+
+static double variant_exp(double x)
+{
+    return pn_exp_variant(x, variant_mask);
+}
+
+static void variants(void)
+{
+    const size_t nd = sizeof pn_exp_distinguishing / sizeof pn_exp_distinguishing[0];
+    unsigned mask, rejected = 0;
+    size_t i;
+    {   /* the models' unfused steps are unfused (no contraction by the compiler) */
+        const double a = 1.0 + 0x1p-30, c = -(1.0 + 0x1p-29);
+        if (pn_variant_fma(a, a, c, PN_U_KD, PN_U_KD) == pn_variant_fma(a, a, c, 0, PN_U_KD)) {
+            printf("test_exp: FAIL: the variant models' a * b + c was fused by the compiler\n");
+            mismatches++;
+            return;
+        }
+    }
+    if (!pn_exp_self_check_against(exp)) {
+        printf("test_exp: FAIL: the self-check rejects libm's exp\n");
+        mismatches++;
+    }
+    for (mask = 0; mask < 256; mask++) {
+        const int differs = (mask & PN_EXP_DIFFERING) != 0;
+        int told = 0, accepted;
+        for (i = 0; i < nd; i++) {
+            const double x = from_bits(pn_exp_distinguishing[i]);
+            if (to_bits(pn_exp_variant(x, mask)) != to_bits(exp(x))) told++;
+        }
+        variant_mask = mask;
+        accepted = pn_exp_self_check_against(variant_exp);
+        checked++;
+        if (accepted == differs || (differs && told == 0)) {
+            printf("test_exp: FAIL: variant %02x (unfused fmas) %s by the self-check, "
+                   "%d of the %u distinguishing inputs tell it\n",
+                   mask, accepted ? "accepted" : "rejected", told, (unsigned)nd);
+            mismatches++;
+        }
+        rejected += !accepted;
+    }
+    printf("test_exp: self-check against 256 modelled libms: %u rejected (all with an unfused fma "
+           "among %02x), the others and libm accepted\n", rejected, PN_EXP_DIFFERING);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     const double millions = argc > 1 ? atof(argv[1]) : 10.0;
@@ -206,6 +266,9 @@ int main(int argc, char **argv)
            "compiled out"
 #endif
     );
+#ifdef PN_VEXP
+    if (should) variants();
+#endif
     boundaries();
     tails();
     family(0, per, "random bits");
