@@ -239,8 +239,10 @@ class Rows:
     def snapshot(self):
         """These rows with values that nothing outside plainnet can change: a
         borrowed buffer is copied (one memcpy), anything else is plainnet's own.
-        Training reads a snapshot, so both backends see the data as it was at
-        the call even if the caller changes its array meanwhile."""
+        Training with a callback reads a snapshot, so both backends see the
+        data as it was at the call even if the callback changes the caller's
+        array; without one, nothing of the caller's runs until the call
+        returns, and training reads the array in place."""
         if not self.borrowed:
             return self
         copy = array("d")

@@ -439,9 +439,13 @@ class Network:
         rows, t, val, weights = self._split(rows, t, validation_data, validation_split, weights)
         if weights is not None and not weight_sum(weights) > 0.0:
             raise ValueError("sample_weight of the training rows sums to 0: nothing to train on")
-        rows, t = rows.snapshot(), t.snapshot()
-        if val is not None:
-            val = (val[0].snapshot(), val[1].snapshot()) + tuple(val[2:])
+        if callback is not None:
+            # The callback is the only code of the caller's that runs before
+            # this call returns (in this thread), and it may change the
+            # caller's arrays: training then reads copies, taken now.
+            rows, t = rows.snapshot(), t.snapshot()
+            if val is not None:
+                val = (val[0].snapshot(), val[1].snapshot()) + tuple(val[2:])
         patience = _patience(early_stopping)
         if patience and val is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
