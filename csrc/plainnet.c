@@ -1252,7 +1252,10 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                 const double *bpanel = bp + panel * stride, *at = a + m0 * rsa + k0 * csa;
                 size_t ra = rsa, ca = csa; /* whole tiles of row-major A: read in place */
                 if (mr < PN_MR || csa != 1) { /* else packed (zero past row M) */
-                    if (mt != packed)
+                    if (mt != packed && mr == PN_MR && rsa == 1) /* columns of 4: vector copies */
+                        for (k = 0; k < kc; k++)
+                            for (r = 0; r < PN_MR; r++) ap[k * PN_MR + r] = at[r + k * csa];
+                    else if (mt != packed)
                         for (k = 0; k < kc; k++)
                             for (r = 0; r < PN_MR; r++)
                                 ap[k * PN_MR + r] = r < mr ? at[r * rsa + k * csa] : 0.0;
