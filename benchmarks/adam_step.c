@@ -47,20 +47,35 @@ static void fill(double *x, size_t n, double scale, unsigned seed)
 
 static volatile double sink;
 
+/* best = the fewest seconds that the statement timed took in `runs` runs,
+ * each between the untimed statements before and after (a comma in one of
+ * the three must be inside parentheses; (void)0 for none). */
+#define BEST_OF(best, runs, before, timed, after) \
+    do {                                          \
+        int run_;                                 \
+        (best) = 1e30;                            \
+        for (run_ = 0; run_ < (runs); run_++) {   \
+            double t_;                            \
+            before;                               \
+            t_ = now();                           \
+            timed;                                \
+            t_ = now() - t_;                      \
+            if (t_ < (best)) (best) = t_;         \
+            after;                                \
+        }                                         \
+    } while (0)
+
 /* Best seconds of `runs` calls of step_params over n parameters. */
 static double time_params(const pn_optimizer *opt, size_t n, double nb, int runs)
 {
     double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g), *m = calloc(n, sizeof *m);
-    double *v = calloc(n, sizeof *v), best = 1e30;
-    int r;
+    double *v = calloc(n, sizeof *v), best;
     fill(p, n, 0.2, 1);
     fill(g, n, 0.002, 2);
-    for (r = 0; r < runs; r++) {
-        const double t0 = now();
-        step_params(opt, p, g, m, v, n, 0.001, nb, opt->weight_decay, 0.001 / (1.0 - 0.9),
-                    sqrt(1.0 - 0.999));
-        if (now() - t0 < best) best = now() - t0;
-    }
+    BEST_OF(best, runs, (void)0,
+            step_params(opt, p, g, m, v, n, 0.001, nb, opt->weight_decay, 0.001 / (1.0 - 0.9),
+                        sqrt(1.0 - 0.999)),
+            (void)0);
     sink = p[n / 2];
     free(p);
     free(g);
@@ -70,7 +85,8 @@ static double time_params(const pn_optimizer *opt, size_t n, double nb, int runs
 }
 
 /* Best seconds of `runs` calls of step_share (every layer, and the copy of
- * the new weights of layers >= 1 to their mirror) on a 784-256-10 network. */
+ * the new weights of layers >= 1 to their mirror) on a 784-256-10 network;
+ * no packed WT to update (wpack NULL), as in per-sample training. */
 static double time_share(const pn_optimizer *opt, double nb, int runs)
 {
     const size_t sizes[3] = {784, 256, 10};
@@ -78,9 +94,8 @@ static double time_share(const pn_optimizer *opt, double nb, int runs)
     const size_t bytes = pn_net_bytes(3, sizes);
     pn_net *net = malloc(bytes);
     pn_team team;
-    double *buf, *params, best = 1e30;
+    double *buf, *params, best;
     size_t n;
-    int r;
     if (net == NULL || pn_net_init(net, bytes, 3, sizes, acts, PN_MSE) != PN_OK) exit(1);
     n = pn_n_params(net);
     params = malloc(n * sizeof *params);
@@ -91,11 +106,9 @@ static double time_share(const pn_optimizer *opt, double nb, int runs)
     team.id = 0;
     team.n = 1;
     team.sync = NULL;
-    for (r = 0; r < runs; r++) {
-        const double t0 = now();
-        step_share(&team, net, opt, 0.001, nb, buf, 0.001 / (1.0 - 0.9), sqrt(1.0 - 0.999));
-        if (now() - t0 < best) best = now() - t0;
-    }
+    BEST_OF(best, runs, (void)0,
+            step_share(&team, net, opt, 0.001, nb, buf, 0.001 / (1.0 - 0.9), sqrt(1.0 - 0.999), NULL),
+            (void)0);
     free(params);
     free(buf);
     free(net);
@@ -113,9 +126,8 @@ static double time_rows(const pn_optimizer *opt, double lr, int runs)
     const size_t bytes = pn_net_bytes(3, sizes);
     pn_net *net = malloc(bytes);
     double *x = malloc(rows * 784 * sizeof *x), *t = calloc(rows * 10, sizeof *t), *buf, *params;
-    double best = 1e30, total, adam_state[2];
+    double best, total, adam_state[2];
     size_t n, r;
-    int k;
     if (net == NULL || pn_net_init(net, bytes, 3, sizes, acts, PN_MSE) != PN_OK) exit(1);
     n = pn_n_params(net);
     params = malloc(n * sizeof *params);
@@ -123,24 +135,23 @@ static double time_rows(const pn_optimizer *opt, double lr, int runs)
     fill(params, n, 0.1, 5);
     fill(x, rows * 784, 2.0, 6);
     for (r = 0; r < rows; r++) t[r * 10 + r % 10] = 1.0;
-    for (k = 0; k < runs; k++) {
-        double t0;
-        pn_set_params(net, params, n);
-        memset(buf, 0, 2 * n * sizeof *buf);
-        adam_state[0] = adam_state[1] = 1.0;
-        total = 0.0;
-        if (pn_epoch_begin(net) != PN_OK) exit(1);
-        t0 = now();
-        if (opt == NULL)
-            pn_epoch_rows(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, lr, &total);
-        else
-            pn_epoch_batches(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, 1, lr, opt, buf,
-                             (opt->kind == PN_OPT_ADAM ? 2 : opt->kind == PN_OPT_MOMENTUM) * n,
-                             adam_state, &total);
-        t0 = now() - t0;
-        if (t0 < best) best = t0;
-        sink = total;
-    }
+    BEST_OF(best, runs,
+            {   /* the same start for every run */
+                pn_set_params(net, params, n);
+                memset(buf, 0, 2 * n * sizeof *buf);
+                adam_state[0] = adam_state[1] = 1.0;
+                total = 0.0;
+                if (pn_epoch_begin(net) != PN_OK) exit(1);
+            },
+            {
+                if (opt == NULL)
+                    pn_epoch_rows(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, lr, &total);
+                else
+                    pn_epoch_batches(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, 1, lr, opt, buf,
+                                     (opt->kind == PN_OPT_ADAM ? 2 : opt->kind == PN_OPT_MOMENTUM) * n,
+                                     adam_state, &total);
+            },
+            sink = total);
     free(params);
     free(buf);
     free(x);
@@ -155,20 +166,16 @@ static double time_rows(const pn_optimizer *opt, double lr, int runs)
 static double time_op(int op, long steps, int runs)
 {
     __m256d x[CHAINS], d = _mm256_set1_pd(1.0000001);
-    double best = 1e30, t0, out = 0.0;
+    double best, out = 0.0;
     long s;
-    int r, c;
-    for (r = 0; r < runs; r++) {
-        for (c = 0; c < CHAINS; c++) x[c] = _mm256_set1_pd(2.0 + c);
-        t0 = now();
-        for (s = 0; s < steps; s++)
-            for (c = 0; c < CHAINS; c++)
-                x[c] = op == 0 ? _mm256_sqrt_pd(x[c]) : op == 1 ? _mm256_div_pd(x[c], d)
-                                                                : _mm256_mul_pd(x[c], d);
-        t0 = now() - t0;
-        if (t0 < best) best = t0;
-        for (c = 0; c < CHAINS; c++) out += x[c][0];
-    }
+    int c;
+    BEST_OF(best, runs,
+            for (c = 0; c < CHAINS; c++) x[c] = _mm256_set1_pd(2.0 + c),
+            for (s = 0; s < steps; s++)
+                for (c = 0; c < CHAINS; c++)
+                    x[c] = op == 0 ? _mm256_sqrt_pd(x[c]) : op == 1 ? _mm256_div_pd(x[c], d)
+                                                                    : _mm256_mul_pd(x[c], d),
+            for (c = 0; c < CHAINS; c++) out += x[c][0]);
     sink = out;
     return best * 1e9 / ((double)steps * CHAINS);
 }

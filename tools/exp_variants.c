@@ -57,44 +57,24 @@ static int nv;
 static unsigned long long ndiff[MAXV], nin, refmis;
 static int nhit[MAXV];
 static int family_id;
-static uint64_t state;
-
-static uint64_t next(void)
-{
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return state * 0x2545f4914f6cdd1dull;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * ((double)(next() >> 11) * 0x1p-53);
-}
-
-static uint64_t bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
+static uint64_t state; /* pn_rng_next's, seeded from SEED */
 
 static void one(double x)
 {
     const double e = exp(x);
-    const uint64_t eb = bits(e);
+    const uint64_t eb = pn_to_bits(e);
     int v;
     nin++;
-    if (bits(pn_exp_variant(x, 0)) != eb) {
+    if (pn_to_bits(pn_exp_variant(x, 0)) != eb) {
         refmis++;
-        printf("REFMISMATCH %016llx\n", (unsigned long long)bits(x));
+        printf("REFMISMATCH %016llx\n", (unsigned long long)pn_to_bits(x));
     }
     for (v = 0; v < nv; v++)
-        if (bits(pn_exp_variant(x, masks[v])) != eb) {
+        if (pn_to_bits(pn_exp_variant(x, masks[v])) != eb) {
             ndiff[v]++;
             if (nhit[v] < MAXHIT) {
                 nhit[v]++;
-                printf("HIT %02x %d %016llx\n", masks[v], family_id, (unsigned long long)bits(x));
+                printf("HIT %02x %d %016llx\n", masks[v], family_id, (unsigned long long)pn_to_bits(x));
                 fflush(stdout);
             }
         }
@@ -128,13 +108,13 @@ static void family_rlo(unsigned long long cap)
             for (s = -1; s <= 1; s += 2) {
                 x = base + s * 1.5 * ldexp(1.0, e);
                 if (!(fabs(x) < 512.0)) continue;
-                kd = fma(x, pn_variant_bits(PN_EXP_INVLN2N), pn_variant_bits(PN_EXP_SHIFT))
-                     - pn_variant_bits(PN_EXP_SHIFT);
+                kd = fma(x, pn_from_bits(PN_EXP_INVLN2N), pn_from_bits(PN_EXP_SHIFT))
+                     - pn_from_bits(PN_EXP_SHIFT);
                 if (kd != (double)k) continue;
-                r1 = fma(kd, pn_variant_bits(PN_EXP_NEGLN2HIN), x);
-                ra = fma(kd, pn_variant_bits(PN_EXP_NEGLN2LON), r1);
+                r1 = fma(kd, pn_from_bits(PN_EXP_NEGLN2HIN), x);
+                ra = fma(kd, pn_from_bits(PN_EXP_NEGLN2LON), r1);
                 {
-                    const double p = kd * pn_variant_bits(PN_EXP_NEGLN2LON);
+                    const double p = kd * pn_from_bits(PN_EXP_NEGLN2LON);
                     rb = r1 + p;
                 }
                 if (ra == rb) continue;
@@ -143,7 +123,7 @@ static void family_rlo(unsigned long long cap)
                     unsigned long long n = 1ull << (-e + 3), i;
                     if (n > (1ull << 20)) n = 1ull << 20;
                     for (i = 0; i < n && samples < cap; i++, samples++)
-                        one(base + s * uniform(1.0, 2.0) * ldexp(1.0, e));
+                        one(base + s * pn_rng_uniform(&state, 1.0, 2.0) * ldexp(1.0, e));
                 }
             }
         }
@@ -159,16 +139,16 @@ int main(int argc, char **argv)
         static int told[256];
         unsigned untold = 0, mm;
         while (scanf("%llx", &u) == 1) {
-            const double x = pn_variant_bits((uint64_t)u), e = exp(x);
+            const double x = pn_from_bits((uint64_t)u), e = exp(x);
             unsigned singles = 0, m, n256 = 0;
             for (m = 0; m < 256; m++)
-                if (bits(pn_exp_variant(x, m)) != bits(e)) {
+                if (pn_to_bits(pn_exp_variant(x, m)) != pn_to_bits(e)) {
                     n256++;
                     told[m] = 1;
                     if ((m & (m - 1)) == 0) singles |= m;
                 }
             printf("%016llx %a singles %02x subsets %u ref %s\n", u, x, singles, n256,
-                   bits(pn_exp_variant(x, 0)) == bits(e) ? "ok" : "MISMATCH");
+                   pn_to_bits(pn_exp_variant(x, 0)) == pn_to_bits(e) ? "ok" : "MISMATCH");
         }
         printf("not told apart by any:");
         for (mm = 0; mm < 256; mm++)
@@ -194,10 +174,11 @@ int main(int argc, char **argv)
         family_rlo(count);
     else if (family_id == 6)
         for (i = 0; i < count; i++) {
-            const double x = uniform(0x1p-9, 0x1.62e42fefa39efp-9) * (next() & 1 ? -1.0 : 1.0);
-            const double r2 = x * x, c2 = pn_variant_bits(PN_EXP_C2), c3 = pn_variant_bits(PN_EXP_C3);
+            const double x = pn_rng_uniform(&state, 0x1p-9, 0x1.62e42fefa39efp-9)
+                             * (pn_rng_next(&state) & 1 ? -1.0 : 1.0);
+            const double r2 = x * x, c2 = pn_from_bits(PN_EXP_C2), c3 = pn_from_bits(PN_EXP_C3);
             const double p = x * c3, t1 = fma(fma(x, c3, c2), r2, x);
-            const double c4 = pn_variant_bits(PN_EXP_C4), c5 = pn_variant_bits(PN_EXP_C5);
+            const double c4 = pn_from_bits(PN_EXP_C4), c5 = pn_from_bits(PN_EXP_C5);
             const double r4 = r2 * r2, q = fma(x, c5, c4), q4 = r4 * q, q5 = x * c5;
             const int d23 = t1 != fma(p + c2, r2, x);
             const int d45 = fma(r4, q, t1) != fma(r4, q5 + c4, t1), dt2 = fma(r4, q, t1) != q4 + t1;
@@ -209,19 +190,21 @@ int main(int argc, char **argv)
     else
         for (i = 0; nin < count; i++) {
             switch (family_id) {
-            case 0: one(uniform(-40.0, 0.0)); break;
-            case 1: one(uniform(-512.0, 512.0)); break;
+            case 0: one(pn_rng_uniform(&state, -40.0, 0.0)); break;
+            case 1: one(pn_rng_uniform(&state, -512.0, 512.0)); break;
             case 2:
-                one(ldexp(uniform(1.0, 2.0), (int)(next() % 63) - 54) * (next() & 1 ? -1.0 : 1.0));
+                one(ldexp(pn_rng_uniform(&state, 1.0, 2.0), (int)(pn_rng_next(&state) % 63) - 54)
+                    * (pn_rng_next(&state) & 1 ? -1.0 : 1.0));
                 break;
             case 3: {
-                const double j = (double)(int64_t)(next() % 189096) - 94548.0;
-                around((j + 0.5) / pn_variant_bits(PN_EXP_INVLN2N), 4);
+                const double j = (double)(int64_t)(pn_rng_next(&state) % 189096) - 94548.0;
+                around((j + 0.5) / pn_from_bits(PN_EXP_INVLN2N), 4);
                 break;
             }
             default: {
-                const double t = ldexp(1.0, -(int)(next() % 12) - 1) * uniform(1.0, 2.0)
-                                 * (next() & 1 ? -1.0 : 1.0);
+                const double t = ldexp(1.0, -(int)(pn_rng_next(&state) % 12) - 1)
+                                 * pn_rng_uniform(&state, 1.0, 2.0)
+                                 * (pn_rng_next(&state) & 1 ? -1.0 : 1.0);
                 const double y = exp(t);
                 const long double m = ((long double)y + (long double)nextafter(y, HUGE_VAL)) / 2;
                 around((double)logl(m), 4);

@@ -30,43 +30,12 @@
 #include <string.h>
 
 #include "pn_exp.h"
-#ifdef PN_VEXP
-#include "exp_variants.h"
-#endif
+#include "exp_variants.h" /* the models where PN_VEXP is defined, and the helpers */
 
 #define BATCH 4096
 
-static uint64_t state = 0x0123456789abcdefull;
+static uint64_t state = 0x0123456789abcdefull; /* the inputs' pn_rng_next */
 static unsigned long long inputs, checked, mismatches;
-
-static uint64_t next(void)
-{
-    uint64_t z;
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    z = state * 0x2545f4914f6cdd1dull;
-    return z;
-}
-
-static double uniform(double lo, double hi)
-{
-    return lo + (hi - lo) * ((double)(next() >> 11) * 0x1p-53);
-}
-
-static double from_bits(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
-static uint64_t to_bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
 
 /* y = pn_exp_row(x) against exp(x[k]) one at a time. */
 static void compare(const double *x, const double *y, size_t n, const char *what)
@@ -78,8 +47,8 @@ static void compare(const double *x, const double *y, size_t n, const char *what
         if (memcmp(&e, &y[k], sizeof e) != 0) {
             if (mismatches < 20)
                 printf("test_exp: MISMATCH (%s) exp(%a) [%016llx]: libm %a [%016llx], row %a [%016llx]\n",
-                       what, x[k], (unsigned long long)to_bits(x[k]), e, (unsigned long long)to_bits(e),
-                       y[k], (unsigned long long)to_bits(y[k]));
+                       what, x[k], (unsigned long long)pn_to_bits(x[k]), e, (unsigned long long)pn_to_bits(e),
+                       y[k], (unsigned long long)pn_to_bits(y[k]));
             mismatches++;
         }
     }
@@ -105,18 +74,19 @@ static void family(int kind, unsigned long long count, const char *what)
     for (done = 0; done < count; done += BATCH) {
         for (i = 0; i < BATCH; i++) {
             switch (kind) {
-            case 0: x[i] = from_bits(next()); break;
-            case 1: x[i] = uniform(-750.0, 750.0); break;
-            case 2: x[i] = uniform(-512.0, 512.0); break;
-            case 3: x[i] = uniform(-40.0, 0.0); break;
+            case 0: x[i] = pn_from_bits(pn_rng_next(&state)); break;
+            case 1: x[i] = pn_rng_uniform(&state, -750.0, 750.0); break;
+            case 2: x[i] = pn_rng_uniform(&state, -512.0, 512.0); break;
+            case 3: x[i] = pn_rng_uniform(&state, -40.0, 0.0); break;
             case 4: /* sign, exponent in [-56, 9], mantissa: all random */
-                x[i] = ldexp(uniform(1.0, 2.0), (int)(next() % 66) - 56) * (next() & 1 ? -1.0 : 1.0);
+                x[i] = ldexp(pn_rng_uniform(&state, 1.0, 2.0), (int)(pn_rng_next(&state) % 66) - 56)
+                       * (pn_rng_next(&state) & 1 ? -1.0 : 1.0);
                 break;
-            case 5: x[i] = uniform(-746.0, -707.0); break;
+            case 5: x[i] = pn_rng_uniform(&state, -746.0, -707.0); break;
             default: { /* j ln2/128 and a few ulps around it, j in [-65536, 65536) */
-                const double j = (double)(int64_t)(next() % 131072) - 65536.0;
+                const double j = (double)(int64_t)(pn_rng_next(&state) % 131072) - 65536.0;
                 double v = j * 0x1.62e42fefa39efp-8;
-                int step = (int)(next() % 9) - 4;
+                int step = (int)(pn_rng_next(&state) % 9) - 4;
                 for (; step > 0; step--) v = nextafter(v, HUGE_VAL);
                 for (; step < 0; step++) v = nextafter(v, -HUGE_VAL);
                 x[i] = v;
@@ -153,10 +123,10 @@ static void boundaries(void)
     x[n++] = -HUGE_VAL;
     x[n++] = NAN;
     x[n++] = -NAN;
-    x[n++] = from_bits(0x7ff0000000000001ull); /* signalling NaN */
-    x[n++] = from_bits(0xfff8000000001234ull); /* NaN with a payload */
-    x[n++] = from_bits(0x7fefffffffffffffull);
-    x[n++] = from_bits(0xffefffffffffffffull);
+    x[n++] = pn_from_bits(0x7ff0000000000001ull); /* signalling NaN */
+    x[n++] = pn_from_bits(0xfff8000000001234ull); /* NaN with a payload */
+    x[n++] = pn_from_bits(0x7fefffffffffffffull);
+    x[n++] = pn_from_bits(0xffefffffffffffffull);
     while (n % 4) x[n++] = 0.25;
     run(x, n, "boundaries");
 }
@@ -170,8 +140,10 @@ static void tails(void)
         for (len = 0; len <= 9; len++)
             for (off = 0; off < 4; off++) {
                 for (i = 0; i < len; i++) {
-                    const uint64_t pick = next() % 8;
-                    x[off + i] = pick == 0 ? from_bits(next()) : pick == 1 ? 0.0 : uniform(-40.0, 0.0);
+                    const uint64_t pick = pn_rng_next(&state) % 8;
+                    x[off + i] = pick == 0   ? pn_from_bits(pn_rng_next(&state))
+                                 : pick == 1 ? 0.0
+                                             : pn_rng_uniform(&state, -40.0, 0.0);
                 }
                 for (i = 0; i < 16; i++) y[i] = z[i] = -7.0;
                 inputs += len;
@@ -229,8 +201,8 @@ static void variants(void)
         const int differs = (mask & PN_EXP_DIFFERING) != 0;
         int told = 0, accepted;
         for (i = 0; i < nd; i++) {
-            const double x = from_bits(pn_exp_distinguishing[i]);
-            if (to_bits(pn_exp_variant(x, mask)) != to_bits(exp(x))) told++;
+            const double x = pn_from_bits(pn_exp_distinguishing[i]);
+            if (pn_to_bits(pn_exp_variant(x, mask)) != pn_to_bits(exp(x))) told++;
         }
         variant_mask = mask;
         accepted = pn_exp_self_check_against(variant_exp);
