@@ -44,6 +44,20 @@ for variant in "$sanitizers" "-O3" "-O3 -DPN_NO_VEXP"; do
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$out/test_exp"
 done
 
+# The C measuring programs in benchmarks/ are run by hand, not by the suite:
+# compile them here (-Werror), so that a change of the core's internals they
+# reach into cannot leave them broken.
+# (Both are written for x86-64 with AVX2.)
+case "$(uname -m)" in
+x86_64 | amd64)
+    for prog in adam_step bench_exp; do
+        echo "sanitize: $CC -O3 benchmarks/$prog.c (compiled only)"
+        $CC -std=c99 -Wall -Wextra -Werror -O3 -ffp-contract=off -fno-math-errno -mavx2 -Icsrc \
+            "benchmarks/$prog.c" -lm -lpthread -o "$out/$prog"
+    done
+    ;;
+esac
+
 # ThreadSanitizer: the read-only functions on one network from many threads
 # (tests/c/test_threads.c), where the compiler and the kernel support it.
 if echo 'int main(void){return 0;}' | $CC -x c -fsanitize=thread - -o "$out/tsan_probe" 2>/dev/null \
