@@ -1344,8 +1344,7 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
         double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
         gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1,
              blk + net->block_pack, wpack != NULL ? wpack + at : NULL);
-        at += layer_pack_len(L);
-        team_sync(team);
+        at += layer_pack_len(L); /* gemm returned after a team_sync: z is whole */
         for (r = r0; r < r1; r++) {
             double *zr = z + r * n_out;
             for (j = 0; j < n_out; j++) zr[j] = zr[j] + b[j];
@@ -1744,8 +1743,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                     const pn_layer *below = &net->layer[l - 1];
                     const double *zb = block_z(net, blk, l - 1);
                     gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1,
-                         blk + net->block_pack, NULL);
-                    team_sync(team);
+                         blk + net->block_pack, NULL); /* returns after a team_sync */
                     for (r = lo; r < hi; r++)
                         times_derivative(below->act, g + r * ni, zb + r * ni, a + r * ni,
                                          g + r * ni, ni);
