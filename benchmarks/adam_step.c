@@ -85,8 +85,7 @@ static double time_params(const pn_optimizer *opt, size_t n, double nb, int runs
 }
 
 /* Best seconds of `runs` calls of step_share (every layer, and the copy of
- * the new weights of layers >= 1 to their mirror) on a 784-256-10 network;
- * no packed WT to update (wpack NULL), as in per-sample training. */
+ * the new weights of layers >= 1 to their mirror) on a 784-256-10 network. */
 static double time_share(const pn_optimizer *opt, double nb, int runs)
 {
     const size_t sizes[3] = {784, 256, 10};
@@ -107,7 +106,7 @@ static double time_share(const pn_optimizer *opt, double nb, int runs)
     team.n = 1;
     team.sync = NULL;
     BEST_OF(best, runs, (void)0,
-            step_share(&team, net, opt, 0.001, nb, buf, 0.001 / (1.0 - 0.9), sqrt(1.0 - 0.999), NULL),
+            step_share(&team, net, opt, 0.001, nb, buf, 0.001 / (1.0 - 0.9), sqrt(1.0 - 0.999)),
             (void)0);
     free(params);
     free(buf);

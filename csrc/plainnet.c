@@ -130,7 +130,7 @@ struct pn_net {
     size_t block;       /* offset (doubles) of the network's own block area */
     size_t block_d;     /* block offset of the deltas (two arrays of block_rows x max_width) */
     size_t block_pack;  /* block offset of the pack of gemm_body */
-    size_t wpack_len;   /* doubles of every layer's WT packed whole (pack_rows) */
+    size_t wpack_len;   /* doubles of every layer's WT packed whole (pack_whole) */
     size_t data;        /* byte offset from the struct to its doubles */
     size_t store, saved, work, gsum; /* offsets (doubles) of the areas */
     pn_layer layer[];
@@ -232,11 +232,10 @@ static size_t layout(size_t n_sizes, const size_t *sizes, pn_net *net)
     if (!mul_ok(rows, per_row, &bpos)) return 0;
     bpack = bpos; /* then the pack of the matrix products (gemm_body) */
     if (!add_ok(bpos, pack_len(max_width, max_width > rows ? max_width : rows), &bpos)) return 0;
-    if (!add_ok(bpos, wpack, &full)) return 0; /* pn_block_scratch_len */
-    /* store + saved copy + training scratch + mini-batch gradient sums + the
-     * block area with the packed weights after it (batch_job_body) */
+    if (!add_ok(bpos, wpack, &full)) return 0; /* pn_block_scratch_len must not overflow */
+    /* store + saved copy + training scratch + mini-batch gradient sums + block */
     if (!mul_ok(store, 2, &doubles) || !add_ok(doubles, scratch, &doubles)
-        || !add_ok(doubles, n_params, &doubles) || !add_ok(doubles, full, &doubles))
+        || !add_ok(doubles, n_params, &doubles) || !add_ok(doubles, bpos, &doubles))
         return 0;
     if (!mul_ok(n_layers, sizeof(pn_layer), &header)
         || !add_ok(header, offsetof(struct pn_net, layer), &header))
@@ -1150,7 +1149,7 @@ PN_INLINE void pack_panels(size_t p0, size_t p1, const double *b, size_t ldb, si
     }
 }
 
-/* Doubles of all of a K x N matrix B packed at once (pack_rows). */
+/* Doubles of all of a K x N matrix B packed at once (pack_whole). */
 static size_t whole_pack_len(size_t n, size_t k, size_t *len)
 {
     return mul_ok((n + PN_NR - 1) / PN_NR * PN_NR, k, len);
@@ -1163,32 +1162,27 @@ PN_INLINE size_t layer_pack_len(const pn_layer *L)
     return (L->n_out + PN_NR - 1) / PN_NR * PN_NR * L->n_in;
 }
 
-/* Rows k_lo <= k < k_hi of B packed as gemm_body would pack B part by part:
- * the part of columns n0.. (a block of PN_NC) and rows k0.. (a run of PN_KC)
- * at n0 * K + k0 * (its panels) * 8, so that products with a B that changes
- * seldom (the weights) need not pack it for every block of rows.  With a
- * team, its members share the panels (the caller syncs the team); with
- * NULL, the caller packs every panel of those rows. */
-PN_INLINE void pack_rows(const pn_team *team, size_t N, size_t K, const double *b, size_t ldb,
-                         size_t k_lo, size_t k_hi, double *dst)
+/* All of B packed as gemm_body would pack it part by part: the part of
+ * columns n0.. (a block of PN_NC) and rows k0.. (a run of PN_KC) at
+ * n0 * K + k0 * (its panels) * 8, so that products with a B that does not
+ * change (the weights, in predictions) need not pack it for every block.
+ * The members share the panels; the caller syncs the team. */
+PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double *b, size_t ldb,
+                          double *dst)
 {
     size_t n0, k0, p0, p1;
     for (n0 = 0; n0 < N; n0 += PN_NC) {
         const size_t nc = N - n0 < PN_NC ? N - n0 : PN_NC, panels = (nc + PN_NR - 1) / PN_NR;
-        p0 = 0;
-        p1 = panels;
-        if (team != NULL) share(team, panels, &p0, &p1);
-        for (k0 = k_lo / PN_KC * PN_KC; k0 < k_hi; k0 += PN_KC) {
+        share(team, panels, &p0, &p1);
+        for (k0 = 0; k0 < K; k0 += PN_KC) {
             const size_t kc = K - k0 < PN_KC ? K - k0 : PN_KC;
-            const size_t lo = k_lo > k0 ? k_lo : k0, hi = k_hi < k0 + kc ? k_hi : k0 + kc;
-            pack_panels(p0, p1, b, ldb, N, n0, lo, hi - lo, kc * PN_NR,
-                        dst + n0 * K + k0 * panels * PN_NR + (lo - k0) * PN_NR);
+            pack_panels(p0, p1, b, ldb, N, n0, k0, kc, kc * PN_NR, dst + n0 * K + k0 * panels * PN_NR);
         }
     }
 }
 
 /* The M x N product on the team (it returns after a team_sync); B packed
- * whole by pack_rows at bpre, or else packed part by part into `pack`.
+ * by pack_whole at bpre, or else packed part by part into `pack`.
  *
  * Work is split by panels where each member gets at least two: a member
  * packs its own panels and computes every tile of them, so the team waits
@@ -1364,7 +1358,7 @@ PN_INLINE void pack_weights(const pn_team *team, const pn_net *net, const double
     size_t l;
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
-        pack_rows(team, L->n_out, L->n_in, store + L->wt, L->n_out, 0, L->n_in, wpack);
+        pack_whole(team, L->n_out, L->n_in, store + L->wt, L->n_out, wpack);
         wpack += layer_pack_len(L);
     }
     team_sync(team);
@@ -1529,17 +1523,15 @@ PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
  * gradient sums in gsum over nb samples.  The sums and the optimizer state
  * are in the core's layout (plainnet.h: per layer, the weights i-major, as
  * WT, then the biases), so a step is one contiguous loop over WT, the sums
- * and the state; layers >= 1 then copy their new weights to the mirror,
- * and with wpack (pack_weights) every layer repacks its new rows of WT
- * there, for the next batch's forward products. */
+ * and the state; layers >= 1 then copy their new weights to the mirror. */
 PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *opt, double lr,
-                          double nb, double *buf, double adam_step, double bc2, double *wpack)
+                          double nb, double *buf, double adam_step, double bc2)
 {
     double *store = area(net, net->store);
     const double *gsum = area_c(net, net->gsum);
     const size_t n = net->n_params;
     double *m = opt->kind == PN_OPT_SGD ? NULL : buf, *v = opt->kind == PN_OPT_ADAM ? buf + n : NULL;
-    size_t l, at = 0, i, j, i0, i1, j0, j1, ib;
+    size_t l, at = 0, i, j, i0, i1, j0, j1;
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
         const size_t n_in = L->n_in, n_out = L->n_out;
@@ -1549,20 +1541,21 @@ PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *
         share(team, (n_in + 7) / 8, &i0, &i1);
         i0 *= 8;
         i1 = i1 * 8 < n_in ? i1 * 8 : n_in;
-        /* 8 rows of WT at a time, so that the copies read them from cache */
-        for (ib = i0; ib < i1; ib += 8) {
-            const size_t ie = i1 - ib < 8 ? i1 : ib + 8, k = ib * n_out, len = (ie - ib) * n_out;
+        if (i1 > i0) {
+            const size_t k = i0 * n_out, len = (i1 - i0) * n_out;
             step_params(opt, wt + k, gsum + at + k, m != NULL ? m + at + k : NULL,
                         v != NULL ? v + at + k : NULL, len, lr, nb, opt->weight_decay, adam_step,
                         bc2);
-            if (l > 0) {
+            if (l > 0) { /* 8 rows of WT at a time: their lines stay in cache across j */
                 double *mirror = store + L->w;
-                for (j = 0; j < n_out; j++)
-                    for (i = ib; i < ie; i++) mirror[j * n_in + i] = wt[i * n_out + j];
+                size_t ib;
+                for (ib = i0; ib < i1; ib += 8) {
+                    const size_t ie = i1 - ib < 8 ? i1 : ib + 8;
+                    for (j = 0; j < n_out; j++)
+                        for (i = ib; i < ie; i++) mirror[j * n_in + i] = wt[i * n_out + j];
+                }
             }
-            if (wpack != NULL) pack_rows(NULL, n_out, n_in, wt, n_out, ib, ie, wpack);
         }
-        if (wpack != NULL) wpack += layer_pack_len(L);
         at += n_in * n_out;
         share(team, n_out, &j0, &j1);
         if (j1 > j0)
@@ -1656,16 +1649,11 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
     const size_t L_last = net->n_layers - 1, end = job->first + job->count;
     double *xb = blk, *tb = xb + R * n_in, *sb = tb + R * n_out, *losses = sb + R;
     double *dbuf = blk + net->block_d, *gbuf = dbuf + R * net->max_width;
-    /* batches of more than one row run the forward products with every
-     * layer's WT packed whole past the block area: packed here, then kept
-     * up to date by each step */
-    double *wpack = job->batch_size > 1 && R > 1 ? blk + net->block_len : NULL;
     const double *w = job->w;
     double total = job->total;
     size_t rows[PN_BLOCK_ROWS];
     size_t start, p, nb, r, lo, hi, l, j, j0, j1, at;
 
-    if (wpack != NULL) pack_weights(team, net, store, wpack);
     for (start = job->first; start < end; start += job->batch_size) {
         const size_t stop = end - start > job->batch_size ? start + job->batch_size : end;
         double wsum = 0.0; /* every member sums the same weights in the same order */
@@ -1688,7 +1676,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 sb[r] = w != NULL ? w[rows[r]] : 1.0;
             }
             team_sync(team);
-            block_forward(gemm, team, net, store, xb, n_in, nb, blk, wpack);
+            block_forward(gemm, team, net, store, xb, n_in, nb, blk, NULL);
             {
                 const double *y = block_out(net, blk, L_last), *z = block_z(net, blk, L_last);
                 for (r = lo; r < hi; r++) {
@@ -1766,7 +1754,7 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 adam_step = job->lr / (1.0 - b1t);
                 bc2 = sqrt(1.0 - b2t);
             }
-            step_share(team, net, opt, job->lr, nbatch, job->buffers, adam_step, bc2, wpack);
+            step_share(team, net, opt, job->lr, nbatch, job->buffers, adam_step, bc2);
             team_sync(team); /* every member read adam_state, the parameters moved */
             if (team->id == 0 && opt->kind == PN_OPT_ADAM) {
                 job->adam_state[0] = b1t;
