@@ -32,6 +32,21 @@ def test_every_core_implements_the_whole_protocol(backend):
             assert got == wanted, member
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reset_optimizer_is_the_state_of_zero_buffers(backend):
+    """reset_optimizer(n) leaves what set_train_state of n zero buffers and
+    b1t = b2t = 1 leaves, after a state with other values, PRNG kept."""
+    core = pn.Network([3, 4, 2], seed=0, backend=backend)._core
+    n = _contract.n_parameters([3, 4, 2])
+    core.set_train_state({"rng": 12345, "b1t": 0.5, "b2t": 0.25,
+                          "buffers": [[float(k) for k in range(n)]] * 2})
+    core.reset_optimizer(2)
+    assert core.get_train_state() == {"rng": 12345, "b1t": 1.0, "b2t": 1.0,
+                                      "buffers": [[0.0] * n, [0.0] * n]}
+    core.reset_optimizer(0)
+    assert core.get_train_state()["buffers"] == []
+
+
 def test_layout_helpers_invert_each_other():
     sizes = [2, 3, 1]
     W = [[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[7.0, 8.0, 9.0]]]

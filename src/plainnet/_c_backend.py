@@ -165,6 +165,10 @@ class Core:
             held.extend(self._relayout(array("d", buffer), True))
         self._buffers = held
 
+    def reset_optimizer(self, n_buffers):
+        self._adam[0] = self._adam[1] = 1.0
+        self._buffers = array("d", bytes(8 * self._n_params * n_buffers))  # zeros in any layout
+
     def _relayout(self, buffer, to_core):
         """One optimizer buffer from the flat layout to the core's (to_core)
         or back: the core keeps each layer's weights i-major (plainnet.h)."""

@@ -155,6 +155,11 @@ class Core(Protocol):
     def set_train_state(self, state):
         """Restore what get_train_state returned (optimizer buffers, PRNG state)."""
 
+    def reset_optimizer(self, n_buffers):
+        """A fresh optimizer's state: n_buffers buffers of zeros and
+        b1t = b2t = 1.0 (the PRNG state stays), what set_train_state would set
+        from them, without lists of every parameter."""
+
     @property
     def epochs_done(self):
         """Epochs completed over the core's life; it rises with the weights'

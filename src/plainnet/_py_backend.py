@@ -14,7 +14,7 @@ from math import isfinite, sqrt
 from operator import add, mul
 
 from . import _py_fast, _registry
-from ._contract import flatten, unflatten
+from ._contract import flatten, n_parameters, unflatten
 from ._data import first_nonfinite
 from ._training import shuffled
 
@@ -63,6 +63,10 @@ class Core:
         self.b1t = state["b1t"]
         self.b2t = state["b2t"]
         self.buffers = [unflatten(flat, self.sizes) for flat in state["buffers"]]
+
+    def reset_optimizer(self, n_buffers):
+        self.b1t = self.b2t = 1.0
+        self.buffers = [unflatten([0.0] * n_parameters(self.sizes), self.sizes) for _ in range(n_buffers)]
 
     @property
     def epochs_done(self):

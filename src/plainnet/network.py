@@ -531,10 +531,7 @@ class Network:
         return part(rows, 0, n_train), part(t, 0, n_train), val, weights
 
     def _reset_optimizer(self, opt):
-        state = self._core.get_train_state()
-        state["b1t"] = state["b2t"] = 1.0
-        state["buffers"] = [[0.0] * self.n_parameters for _ in range(opt.n_buffers)]
-        self._core.set_train_state(state)
+        self._core.reset_optimizer(opt.n_buffers)
 
     def _run(self, rows, t, options, callback, val, patience):
         history = History()
