@@ -285,7 +285,7 @@ def test_training_without_a_callback_reads_float64_arrays_in_place(backend):
     stays far below the array's size (Python turns rows into lists for its
     arithmetic either way); with a callback it holds the copy.  Same results."""
     np = pytest.importorskip("numpy")
-    import tracemalloc
+    tracemalloc = pytest.importorskip("tracemalloc", reason="this interpreter has no tracemalloc (PyPy)")
     X, T = random_data(2000, 60, 2, seed=21)
     Xa, Ta = np.array(X), np.array(T)  # 960,000 bytes of inputs
 
