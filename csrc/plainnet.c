@@ -1159,7 +1159,9 @@ static size_t whole_pack_len(size_t n, size_t k, size_t *len)
  * checked for overflow). */
 PN_INLINE size_t layer_pack_len(const pn_layer *L)
 {
-    return (L->n_out + PN_NR - 1) / PN_NR * PN_NR * L->n_in;
+    size_t len = 0;
+    (void)whole_pack_len(L->n_out, L->n_in, &len);
+    return len;
 }
 
 /* All of B packed as gemm_body would pack it part by part: the part of
@@ -1246,14 +1248,16 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                 const double *bpanel = bp + panel * stride, *at = a + m0 * rsa + k0 * csa;
                 size_t ra = rsa, ca = csa; /* whole tiles of row-major A: read in place */
                 if (mr < PN_MR || csa != 1) { /* else packed (zero past row M) */
-                    if (mt != packed && mr == PN_MR && rsa == 1) /* columns of 4: vector copies */
-                        for (k = 0; k < kc; k++)
-                            for (r = 0; r < PN_MR; r++) ap[k * PN_MR + r] = at[r + k * csa];
-                    else if (mt != packed)
-                        for (k = 0; k < kc; k++)
-                            for (r = 0; r < PN_MR; r++)
-                                ap[k * PN_MR + r] = r < mr ? at[r * rsa + k * csa] : 0.0;
-                    packed = mt;
+                    if (mt != packed) {
+                        if (mr == PN_MR && rsa == 1) /* columns of 4: vector copies */
+                            for (k = 0; k < kc; k++)
+                                for (r = 0; r < PN_MR; r++) ap[k * PN_MR + r] = at[r + k * csa];
+                        else
+                            for (k = 0; k < kc; k++)
+                                for (r = 0; r < PN_MR; r++)
+                                    ap[k * PN_MR + r] = r < mr ? at[r * rsa + k * csa] : 0.0;
+                        packed = mt;
+                    }
                     at = ap;
                     ra = 1;
                     ca = PN_MR;
