@@ -3,17 +3,15 @@ Ctrl-C never leaves the epoch count behind the weights, other threads cannot
 read a network mid-epoch, schedules and model files cannot smuggle in
 non-finite or impossible numbers, and a long call allocates nothing up front."""
 
-import _thread
 import pickle
 import random
 import threading
-import time
 
 import pytest
 
 import plainnet as pn
 
-from conftest import random_data
+from conftest import ctrl_c_during, random_data
 
 
 def _outputs(net, X):
@@ -51,18 +49,9 @@ def test_an_interrupt_in_the_first_epoch_changes_nothing(backend, monkeypatch):
     net = pn.Network([8, 16, 2], seed=4, backend=backend)
     before = net.to_dict()
 
-    def stop_soon():
-        time.sleep(0.01)
-        _thread.interrupt_main()
-    t = threading.Thread(target=stop_soon)
-    try:
-        t.start()
-        net.train(X, T, epochs=1000, scale=True, optimizer="adam")
-        raise AssertionError("1000 epochs of 3000 rows ended before the interrupt")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        t.join()
+    stopped = ctrl_c_during(lambda: net.train(X, T, epochs=1000, scale=True, optimizer="adam"),
+                            after=0.01)
+    assert stopped is not None, "1000 epochs of 3000 rows ended before the interrupt"
     if net.epochs_trained == 0:
         assert net.scaler is None and net.to_dict() == before
 
@@ -77,18 +66,9 @@ def test_ctrl_c_never_leaves_the_epoch_count_behind_the_weights(backend, with_ca
         net = pn.Network([20, 64, 2], seed=trial, backend=backend)
         start = net.weights, net.biases
 
-        def interrupt():
-            time.sleep(rng.uniform(0.001, 0.03))
-            _thread.interrupt_main()
-        t = threading.Thread(target=interrupt)
-        try:
-            t.start()
-            net.train(X, T, epochs=10 ** 7, learning_rate=0.05,
-                      callback=(lambda e, l: None) if with_callback else None)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            t.join()
+        ctrl_c_during(lambda: net.train(X, T, epochs=10 ** 7, learning_rate=0.05,
+                                        callback=(lambda e, l: None) if with_callback else None),
+                      after=rng.uniform(0.001, 0.03))
         replay = pn.Network.from_weights(*start, backend=backend)
         if net.epochs_trained:
             replay.train(X, T, epochs=net.epochs_trained, learning_rate=0.05)
