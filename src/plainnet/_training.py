@@ -143,6 +143,22 @@ def make_optimizer(spec):
     raise TypeError("optimizer must be a name such as 'adam' or an Optimizer, not %r" % (spec,))
 
 
+class OwnCallback:
+    """A training callback of plainnet's own, which changes none of the
+    caller's arrays (the scikit-learn estimators' convergence rule, their
+    validation scores and verbose lines).  ``Network.train`` reads float64
+    arrays in place for it, as without a callback: the copy it takes before
+    running a caller's callback guards against that callback, not this one."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, epoch, loss):
+        return self.fn(epoch, loss)
+
+
 # -- the shuffling PRNG: splitmix64 ------------------------------------------
 
 def seed_rng(seed):

@@ -439,7 +439,7 @@ class Network:
         rows, t, val, weights = self._split(rows, t, validation_data, validation_split, weights)
         if weights is not None and not weight_sum(weights) > 0.0:
             raise ValueError("sample_weight of the training rows sums to 0: nothing to train on")
-        if callback is not None:
+        if callback is not None and not isinstance(callback, _training.OwnCallback):
             # The callback is the only code of the caller's that runs before
             # this call returns (in this thread), and it may change the
             # caller's arrays: training then reads copies, taken now.

@@ -358,7 +358,7 @@ class _NetEstimator(BaseEstimator):
         does)."""
         rule = self._convergence() if converge else None
         if not self.verbose and scoring is None:
-            return rule
+            return None if rule is None else _training.OwnCallback(rule)
         first = self.n_iter_
 
         def callback(epoch, loss):
@@ -369,7 +369,7 @@ class _NetEstimator(BaseEstimator):
                 if self.verbose:
                     print("Validation score: %f" % scores[-1])
             return True if rule is None else rule(epoch, loss)
-        return callback
+        return _training.OwnCallback(callback)
 
     def _convergence(self):
         """A training callback that stops, as scikit-learn's MLP does, once the
