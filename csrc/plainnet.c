@@ -1186,11 +1186,16 @@ PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double 
 /* The M x N product on the team (it returns after a team_sync); B packed
  * by pack_whole at bpre, or else packed part by part into `pack`.
  *
- * Work is split by panels where each member gets at least two: a member
- * packs its own panels and computes every tile of them, so the team waits
- * only between blocks of PN_NC columns and at the end.  With fewer panels
- * (narrow products), the team packs the panels together, waits, and splits
- * the tiles.  Either way each sum is computed whole by one member, in k
+ * Work is split by panels where each member gets at least two and A is
+ * row-major: a member packs its own panels and computes every tile of them
+ * (A's whole tiles read in place), so the team waits only between blocks of
+ * PN_NC columns and at the end.  With fewer panels (narrow products), or
+ * with A read by columns (the dW products, whose tiles of A are packed and
+ * would be packed by every member), the team packs the panels together,
+ * waits, and splits the tiles row by row, so that a tile of A is packed by
+ * one member (two where a share ends mid-row): 5 % off a W6 batch at 2
+ * threads.  Either way each sum is computed
+ * whole by one member, in k
  * order.  Panel p of a run is at pack + p * kmax * PN_NR for every run, so
  * that members at different runs never touch each other's panels. */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
@@ -1212,7 +1217,7 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
     }
     for (n0 = 0; n0 < N; n0 += PN_NC) {
         const size_t nc = N - n0 < PN_NC ? N - n0 : PN_NC, panels = (nc + PN_NR - 1) / PN_NR;
-        const int own = panels >= 2 * team->n;
+        const int own = panels >= 2 * team->n && csa == 1;
         size_t base = 0, span = panels; /* tile u is row tile u / span of panel base + u % span */
         if (!synced && bpre == NULL) team_sync(team); /* the pack is refilled next */
         if (own) {
