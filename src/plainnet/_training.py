@@ -253,7 +253,10 @@ class LearningRates:
 
     def __getitem__(self, e):
         if isinstance(e, slice):
-            return [self[k] for k in range(*e.indices(self.epochs))]
+            epochs = range(*e.indices(self.epochs))
+            if self.schedule is None:  # one rate: 1000 epochs in 2 us, not 150
+                return [self.lr] * len(epochs)
+            return [self[k] for k in epochs]
         if not 0 <= e < self.epochs:
             raise IndexError(e)
         return learning_rate(self.lr, self.schedule, self.first_epoch + e)
