@@ -195,6 +195,20 @@ def test_lr_schedules(backend):
     assert _training.learning_rates(1.0, ("exponential", 0.5), 2, 3) == [0.25, 0.125, 0.0625]
 
 
+def test_a_call_s_learning_rates_are_each_epoch_s_rate_in_every_form():
+    """LearningRates (computed when asked for): item, slice and the array the C
+    core reads agree with learning_rate() for every epoch, with and without a
+    schedule, from any first epoch of the network's life."""
+    for schedule in (None, ("step", 3, 0.5), ("exponential", 0.9)):
+        rates = _training.LearningRates(0.3, schedule, 7, 10)
+        each = [_training.learning_rate(0.3, schedule, 7 + e) for e in range(10)]
+        assert [rates[e] for e in range(10)] == each == rates[:] == rates[0:10]
+        assert rates[2:6] == each[2:6] and rates[8:20] == each[8:]
+        assert list(rates.doubles(2, 5)) == each[2:7] and list(rates.doubles(0, 10)) == each
+    with pytest.raises(IndexError):
+        rates[10]
+
+
 def test_scaler_learns_and_is_saved(backend, tmp_path):
     raw = [[133, 65], [160, 72], [152, 70], [120, 60]]  # the tutorial's pounds and inches
     net = pn.Network([2, 2, 1], seed=0, backend=backend)

@@ -308,7 +308,9 @@ class Core:
         # cffi cost as much as training.  (An array('d') is never collected by
         # the garbage collector, so these views may be left to reference counts.)
         n_rows = data[1] // self.sizes[0]
-        lrs = array("d", options.lrs[first:first + count])
+        rates = options.lrs
+        lrs = (rates.doubles(first, count) if hasattr(rates, "doubles")
+               else array("d", rates[first:first + count]))
         losses = array("d", bytes(8 * count))
         shuffle = options.shuffle
         order = self._order_buffer(n_rows) if shuffle else ffi.NULL

@@ -7,6 +7,7 @@ twins in ``csrc/plainnet.c`` that perform the same operations in the same
 order (the order contract in ``_contract``).
 """
 
+from array import array
 from math import isfinite, sqrt
 
 from . import _registry
@@ -260,6 +261,13 @@ class LearningRates:
         if not 0 <= e < self.epochs:
             raise IndexError(e)
         return learning_rate(self.lr, self.schedule, self.first_epoch + e)
+
+    def doubles(self, first, count):
+        """The rates of epochs first .. first + count - 1 as an array('d'), which
+        the C core reads (one rate: repeated in C, 0.4 us for 1000, not 14)."""
+        if self.schedule is None and 0 <= first and first + count <= self.epochs:
+            return array("d", [self.lr]) * count
+        return array("d", self[first:first + count])
 
     def check(self):
         """ValueError, before anything trains, if some epoch's rate is not finite
