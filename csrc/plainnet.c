@@ -1194,8 +1194,7 @@ PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double 
  * would be packed by every member), the team packs the panels together,
  * waits, and splits the tiles row by row, so that a tile of A is packed by
  * one member (two where a share ends mid-row): 5 % off a W6 batch at 2
- * threads.  Either way each sum is computed
- * whole by one member, in k
+ * threads.  Either way each sum is computed whole by one member, in k
  * order.  Panel p of a run is at pack + p * kmax * PN_NR for every run, so
  * that members at different runs never touch each other's panels. */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
