@@ -39,9 +39,13 @@ def random_data(n_rows, n_in, n_out, seed=0):
 
 
 def send_ctrl_c():
-    """What Ctrl-C does, from any thread: a SIGINT to this process, which the
-    interpreter turns into KeyboardInterrupt in the main thread."""
-    if os.name == "posix":
+    """What Ctrl-C does, from any thread: a SIGINT, which the interpreter
+    turns into KeyboardInterrupt in the main thread.  Sent to the main thread
+    itself, so that it also ends a sleep or a wait there (sent to the
+    process, it may land in the sending thread, which wakes nothing)."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+    elif os.name == "posix":
         os.kill(os.getpid(), signal.SIGINT)
     else:  # Windows: os.kill cannot send a SIGINT that the process itself handles
         import _thread
