@@ -53,30 +53,36 @@ def send_ctrl_c():
 
 
 def ctrl_c_during(run, after=0.0, when=None, resend_after=5.0):
-    """Run ``run()`` here, in the main thread, while another thread presses
-    Ctrl-C (send_ctrl_c) ``after`` seconds in, or once ``when()`` is true.
-    Returns the seconds from sending the Ctrl-C that stopped ``run()`` to its
-    KeyboardInterrupt arriving here, or None if ``run()`` returned first.
+    """Run ``run()`` (a Python function) here, in the main thread, while
+    another thread presses Ctrl-C (send_ctrl_c) ``after`` seconds into it, or
+    once ``when()`` is true.  Returns the seconds from sending the Ctrl-C that
+    stopped ``run()`` to its KeyboardInterrupt arriving here, or None if
+    ``run()`` returned first.
 
-    The interpreter may drop a KeyboardInterrupt: it runs the signal handler
+    A Ctrl-C becomes a KeyboardInterrupt only while ``run()`` is on the main
+    thread's stack: the handler looks for its frame.  One that reaches the
+    handler a moment before ``run()`` is called (the main thread still in
+    Thread.start) or after it returned is dropped, so none can escape into
+    the test.  The interpreter may drop one too: it runs the signal handler
     wherever the main thread is, a garbage collector's weakref callback
-    included, and an exception raised there is only reported as "ignored".
-    On PyPy 3.9 that happened in about 1 of 20 runs of the Ctrl-C tests
-    (threading's WeakSet._remove took it, and training went on until a real
-    SIGINT came a minute later, which hung the suite).  So a Ctrl-C whose
-    handler ran but whose KeyboardInterrupt has not arrived after
-    ``resend_after`` seconds is sent again.  Once ``run()`` is over, no
-    Ctrl-C is sent, and one already sent reaches a handler that drops it."""
+    included, and an exception raised there is only reported as "ignored"
+    (PyPy 3.9, about 1 run in 20 of the Ctrl-C tests, which then hung).  So
+    a Ctrl-C whose handler ran but whose KeyboardInterrupt has not arrived
+    after ``resend_after`` seconds is sent again."""
+    code = run.__code__
     sent, handled = [], []  # perf_counter() of each Ctrl-C sent, of each run of the handler
-    over = threading.Event()
+    go, over = threading.Event(), threading.Event()
     sending = threading.Lock()  # held while deciding to send and sending
 
     def handler(signum, frame):
         handled.append(time.perf_counter())
-        if not over.is_set():
+        while frame is not None and frame.f_code is not code:
+            frame = frame.f_back
+        if frame is not None and not over.is_set():
             raise KeyboardInterrupt
 
     def press():
+        go.wait()
         deadline = time.perf_counter() + 30.0
         if when is None:
             over.wait(after)
@@ -101,15 +107,21 @@ def ctrl_c_during(run, after=0.0, when=None, resend_after=5.0):
     try:
         presser.start()
         try:
+            go.set()
             run()
         except KeyboardInterrupt:
             stopped = time.perf_counter()
     finally:
+        go.set()
         with sending:
             over.set()
-        presser.join()
-        for _ in range(1000):  # each step lets a signal already sent reach the handler
-            pass
+        if presser.ident is not None:
+            presser.join()
+        # Every Ctrl-C sent reaches the handler (which now drops it) before
+        # the test's own handler comes back.
+        deadline = time.perf_counter() + 2.0
+        while len(handled) < len(sent) and time.perf_counter() < deadline:
+            time.sleep(0.001)
         signal.signal(signal.SIGINT, previous)
     return None if stopped is None else stopped - sent[-1]
 
