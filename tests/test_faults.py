@@ -150,7 +150,8 @@ def test_other_threads_cannot_read_a_network_mid_epoch(backend, tmp_path):
     started = threading.Event()
 
     def callback(epoch, loss):
-        inside.append(len(net.weights))  # the training thread itself may read them
+        # the training thread itself may read them
+        inside.append((len(net.weights), net.predict(X[:1]) == [net.feedforward(X[0])]))
         started.set()
         return epoch < 10 ** 6 and not stop.is_set()
     stop = threading.Event()
@@ -159,15 +160,51 @@ def test_other_threads_cannot_read_a_network_mid_epoch(backend, tmp_path):
     try:
         assert started.wait(30)
         for attempt in (lambda: net.weights, lambda: net.biases, net.to_dict,
-                        lambda: net.save(str(tmp_path / "m.json")), lambda: pickle.dumps(net)):
+                        lambda: net.save(str(tmp_path / "m.json")), lambda: pickle.dumps(net),
+                        lambda: net.predict(X), lambda: net.feedforward(X[0]),
+                        lambda: net.loss(X, T), lambda: net.gradients(X[0], T[0]),
+                        net.export_python, net.export_c):
             with pytest.raises(pn.TrainingInProgress):
                 attempt()
         assert not (tmp_path / "m.json").exists()
     finally:
         stop.set()
         worker.join()
-    assert inside and inside[0] == 2
+    assert inside and inside[0] == (2, True)
     assert pickle.loads(pickle.dumps(net)).weights == net.weights
+
+
+def test_a_read_that_training_overlaps_raises_rather_than_mix_epochs(backend):
+    """A predict (or weights, or to_dict) that began before another thread
+    started training may have read weights of half an epoch: it raises."""
+    X, T = random_data(200, 6, 2, seed=7)
+    net = pn.Network([6, 12, 2], seed=8, backend=backend)
+    started, stop = threading.Event(), threading.Event()
+
+    def callback(epoch, loss):
+        started.set()
+        return not stop.is_set()
+
+    class StartsTraining(float):
+        """A number that, as predict reads it, has another thread start training."""
+        def __float__(self):
+            worker.start()
+            assert started.wait(30)
+            return 0.25
+
+    for read in (lambda row: net.predict([row]), lambda row: net.feedforward(row),
+                 lambda row: net.loss([row], [T[0]])):
+        worker = threading.Thread(target=lambda: net.train(X, T, epochs=10 ** 7, callback=callback))
+        started.clear(), stop.clear()
+        try:
+            with pytest.raises(pn.TrainingInProgress, match="began training"):
+                read([StartsTraining(0.25)] + X[0][1:])
+        finally:
+            stop.set()
+            if worker.ident is not None:
+                worker.join()
+    # With no training about, the same read succeeds.
+    assert net.predict([[0.25] + X[0][1:]]) == [net.feedforward([0.25] + X[0][1:])]
 
 
 def test_set_weights_during_predict_gives_old_or_new_rows_never_a_mix(backend):

@@ -16,7 +16,8 @@ def parameters(net):
     scaler = getattr(net, "scaler", None)
     if scaler is not None:
         scaler = (list(scaler.mean), list(scaler.scale))
-    return net.sizes, net.activations, net.weights, net.biases, scaler
+    weights, biases = net._params("export")  # both of one epoch
+    return net.sizes, net.activations, weights, biases, scaler
 
 
 def architecture(sizes, activations):

@@ -208,7 +208,7 @@ def add_network(b, net, x, y):
     for a in records:
         if not a.onnx:
             raise NotImplementedError("activation %r has no ONNX recipe" % a.name)
-    weights, biases = net.weights, net.biases
+    weights, biases = net._params("export_onnx")
     scaler = net.scaler
     if scaler is not None:
         mean = b.tensor("scaler_mean", [sizes[0]], scaler.mean)

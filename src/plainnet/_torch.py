@@ -95,7 +95,7 @@ def to_torch(net):
     """
     torch = _torch()
     nn = torch.nn
-    weights, biases = net.weights, net.biases
+    weights, biases = net._params("to_torch")
     scaler = net.scaler
     if scaler is not None:
         # W (x - m) / s + b  ==  (W / s) x + (b - W (m / s))

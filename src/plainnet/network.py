@@ -90,6 +90,11 @@ class Network:
         self._core = module.Core(sizes, acts, loss, weights, biases)
         self._lock = allocate_lock()
         self._owner = None  # the thread holding _lock
+        # Odd while a train call changes the weights in place, and each such
+        # call adds 2: a read that finds it odd (in another thread than the
+        # training one), or changed by the time it is done, may have seen
+        # weights of half an epoch, and raises instead.
+        self._trainings = 0
         self._scaler = scaler
         self._columns = columns
         self._optimizer = training.get("optimizer")
@@ -143,13 +148,18 @@ class Network:
     @property
     def weights(self):
         """A copy of the weights: ``weights[l][j][i]`` feeds input i into neuron j of layer l."""
-        self._not_training("weights")
-        return self._core.get_params()[0]
+        return self._params("weights")[0]
 
     @property
     def biases(self):
-        self._not_training("biases")
-        return self._core.get_params()[1]
+        return self._params("biases")[1]
+
+    def _params(self, what):
+        """(weights, biases) copies, both of the same epoch (see _reading)."""
+        seen = self._reading(what)
+        params = self._core.get_params()
+        self._read(what, seen)
+        return params
 
     @property
     def n_parameters(self):
@@ -183,20 +193,36 @@ class Network:
             core.set_epochs_done(old.epochs_done)
             self._core = core
 
-    def _exclusive(self, what):
+    def _exclusive(self, what, in_place=False):
+        """Hold the network's lock for a change (``with``); ``in_place`` for one
+        that changes the weights in place (train), which readers must not see."""
         if not self._lock.acquire(blocking=False):
             raise TrainingInProgress(
                 "%s: this network is being trained by another thread; wait for it to finish" % what
             )
         self._owner = get_ident()
-        return _Release(self)
+        if in_place:
+            self._trainings += 1
+        return _Release(self, in_place)
 
-    def _not_training(self, what):
-        """TrainingInProgress if another thread trains this network (its weights
-        are mid-epoch); a callback of the training thread itself may read them."""
-        if self._lock.locked() and self._owner != get_ident():
+    def _reading(self, what):
+        """Before reading the weights: TrainingInProgress if another thread is
+        training this network (a callback of the training thread itself may
+        read them).  Returns what :meth:`_read` compares after the read."""
+        seen = self._trainings
+        if seen & 1 and self._owner != get_ident():
             raise TrainingInProgress(
                 "%s: this network is being trained by another thread; wait for it to finish" % what
+            )
+        return seen
+
+    def _read(self, what, seen):
+        """After reading the weights: TrainingInProgress if a training began in
+        the meantime, so that the result may mix weights of two epochs."""
+        if self._trainings != seen:
+            raise TrainingInProgress(
+                "%s: another thread began training this network during the call; "
+                "wait for it to finish" % what
             )
 
     # -- using it ----------------------------------------------------------
@@ -259,8 +285,7 @@ class Network:
             return None
         return self._target[1]
 
-    def _unscale(self, ys):
-        scaler = self.target_scaler
+    def _unscale(self, ys, scaler):
         if scaler is None:
             return ys
         pairs = list(zip(scaler.mean, scaler.scale))
@@ -301,12 +326,20 @@ class Network:
 
     def feedforward(self, x):
         """The outputs (one per output neuron) for one input row."""
+        seen = self._trainings
+        if seen & 1:
+            self._reading("feedforward")
+        y = None
         if self._scaler is None:
             y = self._core.forward_list(x)  # None unless x is a list of finite numbers
-            if y is not None:
-                return y if self._target is None else self._unscale([y])[0]
-        y = self._core.forward(self._row(x))
-        return y if self._target is None else self._unscale([y])[0]
+        if y is None:
+            y = self._core.forward(self._row(x))
+        target = self._target  # read before the check, as the weights
+        if self._trainings != seen:
+            self._read("feedforward", seen)
+        if target is None or target[0] != "scale":
+            return y
+        return self._unscale([y], target[1])[0]
 
     def predict(self, rows, as_numpy=False):
         """Outputs for many rows: a list with one list of outputs per row.
@@ -315,18 +348,22 @@ class Network:
         (rows, outputs) instead (numpy is imported only then), which the core
         writes directly: no Python lists in between.
         """
+        seen = self._reading("predict")
         rows = self._rows(rows, "rows")
         if as_numpy:
             import numpy
             out = numpy.empty((rows.n, self._sizes[-1]), dtype=numpy.float64)
             self._core.predict_into(rows, memoryview(out).cast("B").cast("d"))
             target = self.target_scaler
+            self._read("predict", seen)
             if target is not None:  # v * s + m, as _unscale, element by element
                 out *= numpy.array(target.scale)
                 out += numpy.array(target.mean)
             return out
         out = self._core.predict(rows)
-        return out if self.target_scaler is None else self._unscale(out)
+        target = self.target_scaler
+        self._read("predict", seen)
+        return self._unscale(out, target)
 
     def _data(self, data, targets):
         rows = self._rows(data)
@@ -339,8 +376,11 @@ class Network:
         over all samples and outputs (of the standardised targets, when the
         network has a :attr:`target_scaler`).  With ``sample_weight`` (one weight
         per row, finite and >= 0, not all 0) the weighted mean sum(w*l) / sum(w)."""
+        seen = self._reading("loss")
         rows, t = self._data(data, targets)
-        return self._core.loss(rows, t, _sample_weights(sample_weight, rows.n))
+        value = self._core.loss(rows, t, _sample_weights(sample_weight, rows.n))
+        self._read("loss", seen)
+        return value
 
     def gradients(self, x, y):
         """(dL/dw, dL/db) for one sample, shaped like ``weights`` and ``biases``."""
@@ -350,7 +390,9 @@ class Network:
         check_loss_targets(Rows(1, n_out, lists=[t]), self._loss, "y")
         if self.target_scaler is not None:
             t = self.target_scaler.transform_row(t)
+        seen = self._reading("gradients")
         wg, bg, _ = self._core.gradients(x, t)
+        self._read("gradients", seen)
         return wg, bg
 
     def train(self, data, targets, epochs=1000, learning_rate=0.1, callback=None, *,
@@ -450,7 +492,7 @@ class Network:
         if patience and val is None:
             raise ValueError("early_stopping needs validation_data or validation_split")
 
-        with self._exclusive("train"):
+        with self._exclusive("train", in_place=True):
             rates = _training.LearningRates(lr, schedule, self.epochs_trained, epochs)
             rates.check()
             options = TrainOptions(opt, batch_size, shuffle, rates, epochs, weights)
@@ -569,10 +611,10 @@ class Network:
     # -- saving ------------------------------------------------------------
     def to_dict(self):
         """A JSON-ready dict of everything needed to rebuild this network."""
-        self._not_training("to_dict")
+        seen = self._reading("to_dict")
         weights, biases = self._core.get_params()
         state = self._core.get_train_state()
-        return _modelfile.model_dict(
+        d = _modelfile.model_dict(
             self._sizes, self._activations, self._loss, weights, biases,
             scaler=None if self._scaler is None else self._scaler.to_dict(),
             columns=self.column_names,
@@ -585,6 +627,8 @@ class Network:
                 "b2t": state["b2t"],
                 "buffers": state["buffers"],
             })
+        self._read("to_dict", seen)
+        return d
 
     def _target_dict(self):
         if self._target is None:
@@ -748,15 +792,19 @@ class History(list):
 
 
 class _Release:
-    __slots__ = ("_net",)
+    __slots__ = ("_net", "_in_place")
 
-    def __init__(self, net):
+    def __init__(self, net, in_place):
         self._net = net
+        self._in_place = in_place
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self._net._owner = None
-        self._net._lock.release()
+        net = self._net
+        if self._in_place:
+            net._trainings += 1
+        net._owner = None
+        net._lock.release()
         return False
