@@ -384,13 +384,13 @@ class Network:
 
     def gradients(self, x, y):
         """(dL/dw, dL/db) for one sample, shaped like ``weights`` and ``biases``."""
+        seen = self._reading("gradients")  # before the scalers are read
         x = self._row(x)
         n_out = self._sizes[-1]
         t = as_vector(y if hasattr(y, "__len__") or n_out != 1 else [y], n_out, "y")
         check_loss_targets(Rows(1, n_out, lists=[t]), self._loss, "y")
         if self.target_scaler is not None:
             t = self.target_scaler.transform_row(t)
-        seen = self._reading("gradients")
         wg, bg, _ = self._core.gradients(x, t)
         self._read("gradients", seen)
         return wg, bg
