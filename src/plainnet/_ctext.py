@@ -13,10 +13,9 @@ def parameters(net):
     ``scaler`` is None, or (mean, scale) lists: the network standardises each
     input as ``(x - mean) / scale`` before the first layer, and so must the export.
     """
-    scaler = getattr(net, "scaler", None)
+    weights, biases, scaler = net._params("export")  # all of one epoch
     if scaler is not None:
         scaler = (list(scaler.mean), list(scaler.scale))
-    weights, biases = net._params("export")  # both of one epoch
     return net.sizes, net.activations, weights, biases, scaler
 
 

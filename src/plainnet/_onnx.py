@@ -208,8 +208,7 @@ def add_network(b, net, x, y):
     for a in records:
         if not a.onnx:
             raise NotImplementedError("activation %r has no ONNX recipe" % a.name)
-    weights, biases = net._params("export_onnx")
-    scaler = net.scaler
+    weights, biases, scaler = net._params("export_onnx")
     if scaler is not None:
         mean = b.tensor("scaler_mean", [sizes[0]], scaler.mean)
         scale = b.tensor("scaler_scale", [sizes[0]], scaler.scale)

@@ -95,8 +95,7 @@ def to_torch(net):
     """
     torch = _torch()
     nn = torch.nn
-    weights, biases = net._params("to_torch")
-    scaler = net.scaler
+    weights, biases, scaler = net._params("to_torch")
     if scaler is not None:
         # W (x - m) / s + b  ==  (W / s) x + (b - W (m / s))
         first = [[w / s for w, s in zip(row, scaler.scale)] for row in weights[0]]

@@ -155,11 +155,13 @@ class Network:
         return self._params("biases")[1]
 
     def _params(self, what):
-        """(weights, biases) copies, both of the same epoch (see _reading)."""
+        """(weights, biases, scaler): copies of the weights and biases, and the
+        input scaler, all of the same epoch (see _reading)."""
         seen = self._reading(what)
-        params = self._core.get_params()
+        weights, biases = self._core.get_params()
+        scaler = self._scaler
         self._read(what, seen)
-        return params
+        return weights, biases, scaler
 
     @property
     def n_parameters(self):
