@@ -175,8 +175,8 @@ def test_other_threads_cannot_read_a_network_mid_epoch(backend, tmp_path):
 
 
 def test_a_read_that_training_overlaps_raises_rather_than_mix_epochs(backend):
-    """A predict (or weights, or to_dict) that began before another thread
-    started training may have read weights of half an epoch: it raises."""
+    """A predict, feedforward or loss that began before another thread started
+    training may have read weights of half an epoch: it raises."""
     X, T = random_data(200, 6, 2, seed=7)
     net = pn.Network([6, 12, 2], seed=8, backend=backend)
     started, stop = threading.Event(), threading.Event()
@@ -195,7 +195,8 @@ def test_a_read_that_training_overlaps_raises_rather_than_mix_epochs(backend):
     for read in (lambda row: net.predict([row]), lambda row: net.feedforward(row),
                  lambda row: net.loss([row], [T[0]])):
         worker = threading.Thread(target=lambda: net.train(X, T, epochs=10 ** 7, callback=callback))
-        started.clear(), stop.clear()
+        started.clear()
+        stop.clear()
         try:
             with pytest.raises(pn.TrainingInProgress, match="began training"):
                 read([StartsTraining(0.25)] + X[0][1:])
