@@ -5,7 +5,7 @@ so both backends raise the same errors, and a call that fails leaves the
 network exactly as it was.
 """
 
-from _thread import allocate_lock, get_ident
+from _thread import RLock, get_ident
 from math import isfinite, sqrt
 
 from . import _backends, _driver, _modelfile, _registry, _spec, _training
@@ -88,8 +88,10 @@ class Network:
         self._activations = acts
         self._loss = loss
         self._core = module.Core(sizes, acts, loss, weights, biases)
-        self._lock = allocate_lock()
-        self._owner = None  # the thread holding _lock
+        # Re-entrant only so that a release by a thread that does not hold it
+        # fails (see _Exclusive); a thread never takes it twice.
+        self._lock = RLock()
+        self._owner = None  # the thread holding _lock, once it has it
         # Odd while a train call changes the weights in place, and each such
         # call adds 2: a read that finds it odd (in another thread than the
         # training one), or changed by the time it is done, may have seen
@@ -197,15 +199,10 @@ class Network:
 
     def _exclusive(self, what, in_place=False):
         """Hold the network's lock for a change (``with``); ``in_place`` for one
-        that changes the weights in place (train), which readers must not see."""
-        if not self._lock.acquire(blocking=False):
-            raise TrainingInProgress(
-                "%s: this network is being trained by another thread; wait for it to finish" % what
-            )
-        self._owner = get_ident()
-        if in_place:
-            self._trainings += 1
-        return _Release(self, in_place)
+        that changes the weights in place (train), which readers must not see.
+        TrainingInProgress if another thread holds it, or if this thread does
+        (a callback of a training cannot change the network it trains)."""
+        return _Exclusive(self, what, in_place)
 
     def _reading(self, what):
         """Before reading the weights: TrainingInProgress if another thread is
@@ -793,14 +790,54 @@ class History(list):
         return plot_history(self, ax, title, ylabel)
 
 
-class _Release:
-    __slots__ = ("_net", "_in_place")
+class _Exclusive:
+    """The ``with`` of Network._exclusive.  CPython runs a Ctrl-C's
+    KeyboardInterrupt where a call returns (and where a function starts or a
+    loop jumps back), so it can land right after the lock's acquire.  Here
+    it cannot leave the lock held or the training count odd: the acquire is
+    inside a ``try`` whose handler, like ``__exit__``, clears this thread's
+    marks with plain stores and then releases with its first call.  The lock
+    is an RLock so that a release by a thread that does not hold it fails
+    (the acquire failed, or never ran) instead of freeing another thread's.
+    ``_owner`` is set after the acquire and cleared before the release, so it
+    names this thread only while it holds the lock.  What no Python code can
+    close: an interrupt as ``__exit__`` itself starts, before its first line
+    (``tests/test_faults.py`` interrupts at every call's return)."""
 
-    def __init__(self, net, in_place):
+    __slots__ = ("_net", "_what", "_in_place", "_me")
+
+    def __init__(self, net, what, in_place):
         self._net = net
+        self._what = what
         self._in_place = in_place
+        self._me = get_ident()
 
     def __enter__(self):
+        net, me = self._net, self._me
+        if net._owner == me:
+            raise TrainingInProgress(
+                "%s: this thread is training this network (a callback of the training?); "
+                "a training's callback cannot change the network it trains" % self._what
+            )
+        try:
+            if not net._lock.acquire(False):
+                raise TrainingInProgress(
+                    "%s: this network is being trained by another thread; wait for it to finish"
+                    % self._what
+                )
+            net._owner = me
+            if self._in_place:
+                net._trainings += 1
+        except BaseException:
+            if net._owner == me:
+                if net._trainings & 1:
+                    net._trainings += 1
+                net._owner = None
+            try:
+                net._lock.release()
+            except RuntimeError:  # not held by this thread: the acquire failed or never ran
+                pass
+            raise
         return self
 
     def __exit__(self, *exc):
