@@ -258,3 +258,26 @@ def test_thread_count_is_validated_and_read_from_the_environment(monkeypatch, th
         pn.get_num_threads()
     monkeypatch.delenv("PLAINNET_NUM_THREADS")
     assert pn.get_num_threads() >= 1
+
+
+def test_omp_num_threads_is_followed_up_to_the_cpus_and_never_rejected(monkeypatch):
+    """OMP_NUM_THREADS, which joblib's and dask's workers set, is the default
+    after PLAINNET_NUM_THREADS, capped at the CPUs; a value plainnet cannot
+    read is another library's business and leaves the default alone."""
+    monkeypatch.setattr(_threads, "_setting", None)
+    monkeypatch.delenv("PLAINNET_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cpus = pn.get_num_threads()
+    assert cpus == _threads._cpus()
+    for value, expected in (("1", 1), (" 1 ", 1), ("1,4", 1), (str(cpus + 7), cpus),
+                            ("0", cpus), ("-2", cpus), ("", cpus), ("auto", cpus), ("2.5", cpus)):
+        monkeypatch.setenv("OMP_NUM_THREADS", value)
+        assert pn.get_num_threads() == expected, value
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PLAINNET_NUM_THREADS", "3")
+    assert pn.get_num_threads() == 3  # plainnet's own variable first
+    pn.set_num_threads(2)
+    try:
+        assert pn.get_num_threads() == 2  # and the call before both
+    finally:
+        _threads._setting = None

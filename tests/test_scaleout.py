@@ -53,3 +53,25 @@ def test_diverged_fit_in_loky_worker_reports_training_diverged():
     with joblib.parallel_backend("loky"):
         with pytest.raises(pn.TrainingDiverged):
             joblib.Parallel(n_jobs=2)(joblib.delayed(reg.fit)(X, y) for _ in range(2))
+
+
+def _threads_in_worker():
+    import os
+
+    import plainnet
+    from plainnet import _threads
+    return os.environ.get("OMP_NUM_THREADS"), plainnet.get_num_threads(), _threads._cpus()
+
+
+def test_loky_workers_share_the_cpus_instead_of_each_taking_all():
+    """loky sets OMP_NUM_THREADS in its workers to split the cores among them;
+    plainnet's default follows it, so that two workers on this machine's
+    CPUs start no more threads between them than there are CPUs (each used
+    to take every CPU)."""
+    got = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(_threads_in_worker)() for _ in range(2))
+    for omp, threads, cpus in got:
+        assert omp is not None, "loky no longer sets OMP_NUM_THREADS in its workers"
+        assert threads == min(int(omp.split(",")[0]), cpus)
+    cpus = got[0][2]
+    if cpus >= 2:
+        assert sum(threads for _, threads, _ in got) <= cpus, got

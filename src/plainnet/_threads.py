@@ -3,9 +3,10 @@
 The C core splits batch prediction, losses and mini-batch training between
 threads so that every sum is still computed whole, in its order, by one
 thread: the results are the same bits for every count (and equal to the
-Python backend's, which runs in one thread).  The default is every CPU this
-process may run on, or ``PLAINNET_NUM_THREADS``.  Per-sample SGD runs in one
-thread: its steps depend on each other.
+Python backend's, which runs in one thread).  The default is
+``PLAINNET_NUM_THREADS``, else ``OMP_NUM_THREADS`` (which joblib's and dask's
+workers set) up to every CPU this process may run on, else every such CPU.
+Per-sample SGD runs in one thread: its steps depend on each other.
 """
 
 import os
@@ -49,7 +50,24 @@ def get_num_threads():
         except (TypeError, ValueError):
             raise ValueError("%s=%r: it must be a whole number of threads, 1 or more"
                              % (_ENV, env)) from None
-    return _cpus()
+    omp = _omp_threads()
+    return min(omp, _cpus()) if omp is not None else _cpus()
+
+
+def _omp_threads():
+    """OMP_NUM_THREADS as a thread count, or None.  joblib's loky workers and
+    dask's worker processes set it to share the machine's cores among
+    themselves (1 for dask's): following it keeps a worker from starting a
+    team of threads on cores its siblings use.  It belongs to other libraries
+    too, so a value plainnet cannot read (not a whole number of 1 or more) is
+    left to them and ignored; of OpenMP's nested form "4,2" the first level
+    counts."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if n >= 1 else None
 
 
 def set_num_threads(n):
