@@ -61,7 +61,7 @@ int main(int argc, char **argv)
     for (k = 0; k < rows * 784; k++) x[k] = uniform(&s);
     for (k = 0; k < rows; k++) t[k * 10 + (size_t)(uniform(&s) * 10.0) % 10] = 1.0;
     for (threads = 1; threads <= 2; threads++) {
-        double best = 1e30, total = 0.0, state[2];
+        double best = 1e30, total, state[2];
         uint64_t digest = 1469598103934665603u;
         if (pn_set_threads(net, threads) != PN_OK) return 1;
         for (run = 0; run < runs; run++) {

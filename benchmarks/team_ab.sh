@@ -27,7 +27,7 @@ while [ "$i" -lt "$rounds" ]; do
     done
     i=$((i + 1))
 done
-n=$(sort -u "$out"/digests.* | sed 's/.* //' | sort -u | wc -l)
+n=$(sed 's/.* //' "$out"/digests.* | sort -u | wc -l)
 if [ "$n" -ne 1 ]; then
     echo "team_ab: the parameters differ between builds or thread counts:" >&2
     sort -u "$out"/digests.* >&2

@@ -10,6 +10,7 @@ import threading
 import pytest
 
 import plainnet as pn
+from plainnet.network import _Exclusive
 
 from conftest import ctrl_c_during, random_data
 
@@ -75,7 +76,7 @@ def test_ctrl_c_never_leaves_the_epoch_count_behind_the_weights(backend, with_ca
         assert (net.weights, net.biases) == (replay.weights, replay.biases), trial
 
 
-_ENTER = __import__("plainnet.network", fromlist=["_Exclusive"])._Exclusive.__enter__.__code__
+_ENTER = _Exclusive.__enter__.__code__
 
 
 @pytest.mark.skipif(__import__("platform").python_implementation() != "CPython",
