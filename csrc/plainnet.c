@@ -1659,6 +1659,10 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
     double *dbuf = blk + net->block_d, *gbuf = dbuf + R * net->max_width;
     const double *w = job->w;
     double total = job->total;
+    /* Adam's beta1 ** steps and beta2 ** steps: each member's own copy, so
+     * that member 0 writes adam_state back only once, at the end */
+    double b1t = job->adam_state[0], b2t = job->adam_state[1];
+    int stepped = 0;
     size_t rows[PN_BLOCK_ROWS];
     size_t start, p, nb, r, lo, hi, l, j, j0, j1, at;
 
@@ -1720,9 +1724,8 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                     }
                     continue;
                 }
-                /* dWT[i][j]: the core's layout of the sums (see step_share) */
-                gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
-                     blk + net->block_pack, NULL);
+                /* the biases' sums first: the product then ends with the
+                 * team's wait, which they need too */
                 share(team, no, &j0, &j1);
                 if (fresh)
                     for (j = j0; j < j1; j++) bg[j] = 0.0;
@@ -1735,6 +1738,10 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                         for (j = j0; j < j1; j++) bg[j] = bg[j] + dr[j];
                     }
                 }
+                /* dWT[i][j]: the core's layout of the sums (see step_share);
+                 * it returns after a team_sync */
+                gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
+                     blk + net->block_pack, NULL);
                 if (l > 0) {
                     const pn_layer *below = &net->layer[l - 1];
                     const double *zb = block_z(net, blk, l - 1);
@@ -1749,28 +1756,35 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                     g = tmp;
                 }
             }
-            team_sync(team); /* the block's area is reused, the sums are read */
+            /* the last layer's backward step returned after a team_sync:
+             * the block's area can be reused and the sums read */
             fresh = 0;
         }
         if (w != NULL && wsum == 0.0) continue; /* a batch of weight 0 makes no step */
         {
             const double nbatch = w != NULL ? wsum : (double)(stop - start);
-            double adam_step = 0.0, bc2 = 0.0, b1t = 0.0, b2t = 0.0;
+            double adam_step = 0.0, bc2 = 0.0;
             if (opt->kind == PN_OPT_ADAM) {
-                b1t = job->adam_state[0] * opt->beta1;
-                b2t = job->adam_state[1] * opt->beta2;
+                b1t = b1t * opt->beta1;
+                b2t = b2t * opt->beta2;
                 adam_step = job->lr / (1.0 - b1t);
                 bc2 = sqrt(1.0 - b2t);
             }
+            /* No wait after the step: the next batch's rows are gathered
+             * into the block (which the step does not touch), and the team
+             * waits there before anything reads the parameters. */
             step_share(team, net, opt, job->lr, nbatch, job->buffers, adam_step, bc2);
-            team_sync(team); /* every member read adam_state, the parameters moved */
-            if (team->id == 0 && opt->kind == PN_OPT_ADAM) {
-                job->adam_state[0] = b1t;
-                job->adam_state[1] = b2t;
-            }
+            stepped = 1;
         }
     }
-    if (team->id == 0) job->total = total;
+    if (team->id == 0) {
+        job->total = total;
+        if (stepped && opt->kind == PN_OPT_ADAM) {
+            /* after a wait that every member's read of adam_state preceded */
+            job->adam_state[0] = b1t;
+            job->adam_state[1] = b2t;
+        }
+    }
 }
 
 /* ---- the loops over rows (PN_DISPATCH: one AVX2 and one baseline copy) --------------- */
@@ -2141,7 +2155,9 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
         job.buffers = buffers;
         job.adam_state = adam_state;
         job.total = *total;
-        /* per block: forward, backward and step, some 4 waits per layer and 5 more */
+        /* per block: forward, backward and step, some 4 waits per layer and
+         * 3 more (counted as 5, the figure the small networks' threshold was
+         * set with) */
         const double rows = (double)(batch_size < net->block_rows ? batch_size : net->block_rows);
         run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params,
                              3.0 * rows * (double)net->n_params, 4.0 * (double)net->n_layers + 5.0),
