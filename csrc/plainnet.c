@@ -1183,8 +1183,45 @@ PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double 
     }
 }
 
-/* The M x N product on the team (it returns after a team_sync); B packed
- * by pack_whole at bpre, or else packed part by part into `pack`.
+/* What gemm does to its product once every sum is whole (ep NULL: nothing):
+ * PN_EP_ACTIVATE, the forward step of a layer: c[r][j] = c[r][j] + bias[j],
+ * then y[r][j] = f(c[r][j]) (activate); PN_EP_DERIVATIVE, the backward step
+ * to the layer below: c[r][j] = c[r][j] * f'(zs[r][j]) (times_derivative,
+ * with ys the outputs).  Every element on its own, as the row loops that
+ * did this after the product computed it; softmax, the one activation that
+ * reads a whole row, is applied row by row. */
+#define PN_EP_ACTIVATE 1
+#define PN_EP_DERIVATIVE 2
+typedef struct {
+    int kind, act;
+    const double *bias;    /* PN_EP_ACTIVATE */
+    double *y;             /* PN_EP_ACTIVATE, row stride ldy */
+    const double *zs, *ys; /* PN_EP_DERIVATIVE, row stride ldy */
+    size_t ldy;
+} pn_epilogue;
+
+/* The epilogue on rows [r0, r1) and columns [c0, c1) of c. */
+PN_INLINE void epilogue(const pn_epilogue *ep, double *c, size_t ldc, size_t r0, size_t r1,
+                        size_t c0, size_t c1)
+{
+    size_t r, j;
+    if (c1 <= c0) return;
+    for (r = r0; r < r1; r++) {
+        double *cr = c + r * ldc;
+        const size_t y0 = r * ep->ldy;
+        if (ep->kind == PN_EP_ACTIVATE) {
+            for (j = c0; j < c1; j++) cr[j] = cr[j] + ep->bias[j];
+            activate(ep->act, cr + c0, ep->y + y0 + c0, c1 - c0);
+        } else {
+            times_derivative(ep->act, cr + c0, ep->zs + y0 + c0, ep->ys + y0 + c0, cr + c0,
+                             c1 - c0);
+        }
+    }
+}
+
+/* The M x N product on the team, then the epilogue ep (it returns after a
+ * team_sync); B packed by pack_whole at bpre, or else packed part by part
+ * into `pack`.
  *
  * Work is split by panels where each member gets at least two and A is
  * row-major: a member packs its own panels and computes every tile of them
@@ -1196,13 +1233,18 @@ PN_INLINE void pack_whole(const pn_team *team, size_t N, size_t K, const double 
  * one member (two where a share ends mid-row): 5 % off a W6 batch at 2
  * threads.  Either way each sum is computed whole by one member, in k
  * order.  Panel p of a run is at pack + p * kmax * PN_NR for every run, so
- * that members at different runs never touch each other's panels. */
+ * that members at different runs never touch each other's panels.  A member
+ * that computed whole panels applies an element-wise epilogue to their
+ * columns before the team's wait, so that the product and the epilogue
+ * take one wait (two fewer per W6 batch); otherwise the team waits, then
+ * applies it to rows. */
 PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                          size_t rsa, size_t csa, const double *b, size_t ldb, double *c,
                          size_t ldc, const double *s, int first, double *pack,
-                         const double *bpre)
+                         const double *bpre, const pn_epilogue *ep)
 {
     const size_t m_tiles = (M + PN_MR - 1) / PN_MR, kmax = K < PN_KC ? K : PN_KC;
+    const int by_rows = ep != NULL && ep->kind == PN_EP_ACTIVATE && ep->act == PN_SOFTMAX;
     double ap[PN_KC * PN_MR], ct[PN_MR * PN_NR];
     size_t n0, k0, k, q, r, p0 = 0, p1 = 0, u, u0, u1;
     int synced = 1; /* the caller synced the team before the call */
@@ -1211,6 +1253,7 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
         if (first)
             for (u = u0; u < u1; u++)
                 for (q = 0; q < N; q++) c[u * ldc + q] = 0.0;
+        if (ep != NULL) epilogue(ep, c, ldc, u0, u1, 0, N);
         team_sync(team);
         return;
     }
@@ -1290,13 +1333,31 @@ PN_INLINE void gemm_body(const pn_team *team, size_t M, size_t N, size_t K, cons
                 synced = 1;
             }
         }
+        if (ep != NULL && !by_rows) { /* the block's columns are whole */
+            if (own) {
+                const size_t c1 = n0 + p1 * PN_NR;
+                epilogue(ep, c, ldc, 0, M, n0 + p0 * PN_NR, c1 < N ? c1 : N);
+            } else {
+                if (!synced) team_sync(team);
+                share(team, M, &u0, &u1);
+                epilogue(ep, c, ldc, u0, u1, n0, n0 + nc);
+                synced = 0;
+            }
+        }
+    }
+    if (by_rows) {
+        if (!synced) team_sync(team);
+        share(team, M, &u0, &u1);
+        epilogue(ep, c, ldc, u0, u1, 0, N);
+        synced = 0;
     }
     if (!synced) team_sync(team);
 }
 
 typedef void (*pn_gemm)(const pn_team *team, size_t M, size_t N, size_t K, const double *a,
                         size_t rsa, size_t csa, const double *b, size_t ldb, double *c, size_t ldc,
-                        const double *s, int first, double *pack, const double *bpre);
+                        const double *s, int first, double *pack, const double *bpre,
+                        const pn_epilogue *ep);
 
 /* ---- blocks of rows ------------------------------------------------------------------ */
 
@@ -1325,8 +1386,7 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
                              double *blk, const double *wpack)
 {
     const double *a = x;
-    size_t lda = ldx, l, r, r0, r1, j, at = 0;
-    share(team, nb, &r0, &r1);
+    size_t lda = ldx, l, at = 0;
     if (nb == 1) { /* one row: the per-sample kernels, with no packing (the same bits) */
         if (team->id == 0)
             for (l = 0; l < net->n_layers; l++) {
@@ -1342,17 +1402,17 @@ PN_INLINE void block_forward(pn_gemm gemm, const pn_team *team, const pn_net *ne
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
         const size_t n_out = L->n_out;
-        const double *b = store + L->b;
         double *z = block_z(net, blk, l), *y = block_out(net, blk, l);
+        pn_epilogue ep;
+        ep.kind = PN_EP_ACTIVATE;
+        ep.act = L->act;
+        ep.bias = store + L->b;
+        ep.y = y;
+        ep.zs = ep.ys = NULL;
+        ep.ldy = n_out;
         gemm(team, nb, n_out, L->n_in, a, lda, 1, store + L->wt, n_out, z, n_out, NULL, 1,
-             blk + net->block_pack, wpack != NULL ? wpack + at : NULL);
-        at += layer_pack_len(L); /* gemm returned after a team_sync: z is whole */
-        for (r = r0; r < r1; r++) {
-            double *zr = z + r * n_out;
-            for (j = 0; j < n_out; j++) zr[j] = zr[j] + b[j];
-            activate(L->act, zr, y + r * n_out, n_out);
-        }
-        team_sync(team);
+             blk + net->block_pack, wpack != NULL ? wpack + at : NULL, &ep);
+        at += layer_pack_len(L); /* gemm returned after a team_sync: y is whole */
         a = y;
         lda = n_out;
     }
@@ -1741,16 +1801,18 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
                 /* dWT[i][j]: the core's layout of the sums (see step_share);
                  * it returns after a team_sync */
                 gemm(team, ni, no, nb, a, 1, ni, d, no, wg, no, w != NULL ? sb : NULL, fresh,
-                     blk + net->block_pack, NULL);
+                     blk + net->block_pack, NULL, NULL);
                 if (l > 0) {
-                    const pn_layer *below = &net->layer[l - 1];
-                    const double *zb = block_z(net, blk, l - 1);
+                    pn_epilogue ep;
+                    ep.kind = PN_EP_DERIVATIVE;
+                    ep.act = net->layer[l - 1].act;
+                    ep.bias = NULL;
+                    ep.y = NULL;
+                    ep.zs = block_z(net, blk, l - 1);
+                    ep.ys = a;
+                    ep.ldy = ni;
                     gemm(team, nb, ni, no, d, no, 1, store + L->w, ni, g, ni, NULL, 1,
-                         blk + net->block_pack, NULL); /* returns after a team_sync */
-                    for (r = lo; r < hi; r++)
-                        times_derivative(below->act, g + r * ni, zb + r * ni, a + r * ni,
-                                         g + r * ni, ni);
-                    team_sync(team);
+                         blk + net->block_pack, NULL, &ep); /* returns after a team_sync */
                     tmp = d;
                     d = g;
                     g = tmp;
@@ -1870,9 +1932,9 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
                               size_t ldb, double *c, size_t ldc, const double *s, int first,  \
-                              double *pack, const double *bpre)                               \
+                              double *pack, const double *bpre, const pn_epilogue *ep)        \
     {                                                                                         \
-        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first, pack, bpre);          \
+        gemm_body(team, M, N, K, a, rsa, csa, b, ldb, c, ldc, s, first, pack, bpre, ep);      \
     }                                                                                         \
     static void predict_job_##suffix(void *job, const pn_team *team)                          \
     {                                                                                         \

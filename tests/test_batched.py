@@ -82,6 +82,29 @@ def test_minibatch_training_has_the_python_bits_on_every_thread_count(shape, kw,
         assert _train(*shape, backend="c", **kw) == expected, "threads=%d" % n
 
 
+# A hidden layer wider than a block of the products' columns (512: 520 is
+# one more panel of 8) and a softmax output of 33, five panels.  A thread
+# that computes whole panels of a product applies the bias and activation,
+# or the derivative, to their columns itself; where the threads share the
+# tiles (the last block's single panel, the output at 3 threads), the team
+# waits and then applies them by rows, and softmax, which reads a whole
+# row, always by rows.  Batches of 64 are enough work for 2 and 3 threads.
+WIDE = ([4, 520, 33], "tanh", "categorical_crossentropy")
+
+
+@pytest.mark.parametrize("kw", [{"optimizer": "adam", "batch_size": 64},
+                                {"optimizer": "sgd", "batch_size": 100, "shuffle": True}],
+                         ids=["adam-64", "sgd-100"])
+def test_wide_layers_and_softmax_have_the_python_bits_on_every_thread_count(kw, threads):
+    data, _ = _data(WIDE[0], WIDE[2], n_rows=130)
+    expected = _train(*WIDE, backend="python", n_rows=130, **kw)
+    expected_rows = repr(_net(*WIDE, backend="python").predict(data))
+    for n in THREADS:
+        threads(n)
+        assert _train(*WIDE, backend="c", n_rows=130, **kw) == expected, "threads=%d" % n
+        assert repr(_net(*WIDE, backend="c").predict(data)) == expected_rows, "threads=%d" % n
+
+
 @pytest.mark.parametrize("shape", SHAPES[:3], ids=lambda s: "-".join(map(str, s[0])))
 def test_weighted_minibatches_have_the_python_bits_on_every_thread_count(shape, threads):
     rng = random.Random(11)
