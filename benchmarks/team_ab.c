@@ -1,5 +1,6 @@
 /* The C core's mini-batch epoch alone (pn_epoch_batches, W6's shape:
- * 784-256-10 sigmoid, MSE, 4,096 synthetic rows, batches of 64), through the
+ * 784-256-10 sigmoid, MSE, 4,096 synthetic rows, batches of 64), or with
+ * `rows` its per-sample SGD epoch (pn_epoch_rows, one thread), through the
  * public API only, so that two versions of csrc/plainnet.c can be timed
  * against each other: build one binary per version and run them interleaved
  * (benchmarks/team_ab.sh does both).  Prints the best microseconds per
@@ -9,7 +10,7 @@
  *
  *   cc -O3 -ffp-contract=off -fno-math-errno -Icsrc benchmarks/team_ab.c \
  *      csrc/plainnet.c -lm -lpthread -o /tmp/team_ab
- *   /tmp/team_ab [runs] [optimizer: sgd|adam]
+ *   /tmp/team_ab [runs] [sgd|adam|rows]
  *
  * Not part of the library or of benchmarks/run.py.
  */
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     const int acts[2] = {PN_SIGMOID, PN_SIGMOID};
     const int runs = argc > 1 ? atoi(argv[1]) : 5;
     const int adam = argc > 2 && strcmp(argv[2], "adam") == 0;
+    const int per_sample = argc > 2 && strcmp(argv[2], "rows") == 0;
     const pn_optimizer sgd_opt = {PN_OPT_SGD, 0, 0.0, 0.0, 0.0, 0.0, 0.0};
     const pn_optimizer adam_opt = {PN_OPT_ADAM, 0, 0.0, 0.9, 0.999, 1e-8, 0.0};
     const size_t bytes = pn_net_bytes(3, sizes);
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
     for (k = 0; k < n; k++) p0[k] = 0.1 * (uniform(&s) - 0.5);
     for (k = 0; k < rows * 784; k++) x[k] = uniform(&s);
     for (k = 0; k < rows; k++) t[k * 10 + (size_t)(uniform(&s) * 10.0) % 10] = 1.0;
-    for (threads = 1; threads <= 2; threads++) {
+    for (threads = 1; threads <= (per_sample ? 1u : 2u); threads++) {
         double best = 1e30, total, state[2];
         uint64_t digest = 1469598103934665603u;
         if (pn_set_threads(net, threads) != PN_OK) return 1;
@@ -72,10 +74,15 @@ int main(int argc, char **argv)
             total = 0.0;
             if (pn_epoch_begin(net) != PN_OK) return 1;
             t0 = now();
-            if (pn_epoch_batches(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, batch,
-                                 adam ? 0.001 : 0.1, adam ? &adam_opt : &sgd_opt, buf,
-                                 (adam ? 2 : 0) * n, state, &total) != PN_OK)
+            if (per_sample) {
+                if (pn_epoch_rows(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, 0.1, &total)
+                    != PN_OK)
+                    return 1;
+            } else if (pn_epoch_batches(net, x, rows * 784, t, rows * 10, NULL, 0, 0, rows, batch,
+                                        adam ? 0.001 : 0.1, adam ? &adam_opt : &sgd_opt, buf,
+                                        (adam ? 2 : 0) * n, state, &total) != PN_OK) {
                 return 1;
+            }
             t0 = now() - t0;
             if (t0 < best) best = t0;
             if (pn_epoch_end(net, total, rows, &total) != PN_OK) return 1;

@@ -5,7 +5,8 @@
 # falls on both alike.  Each run prints the best us/sample at 1 and 2
 # threads; the digests of the trained parameters must agree between the two
 # builds and thread counts when a change keeps the bits, and the script
-# fails if they do not.  Usage: benchmarks/team_ab.sh [ROUNDS [REV [sgd|adam]]]
+# fails if they do not.  Usage: benchmarks/team_ab.sh [ROUNDS [REV [sgd|adam|rows]]]
+# (rows: the per-sample SGD epoch, pn_epoch_rows, at 1 thread only)
 set -eu
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -33,4 +34,4 @@ if [ "$n" -ne 1 ]; then
     sort -u "$out"/digests.* >&2
     exit 1
 fi
-echo "team_ab: same bits in both builds at 1 and 2 threads ($(sed 's/.* //' "$out/digests.a" | head -1))"
+echo "team_ab: same bits in both builds and at every thread count run ($(sed 's/.* //' "$out/digests.a" | head -1))"
