@@ -747,11 +747,41 @@ PN_INLINE void dense_update(double *PN_RESTRICT wt, double *PN_RESTRICT b,
     for (j = 0; j < n_out; j++) b[j] = b[j] - s[j];
 }
 
+/* dense_update, and the next sample (inputs an) through the updated layer:
+ * z[j] = (0.0 + WT[0][j] * an[0] + WT[1][j] * an[1] + ...) + b[j], each
+ * sum in i order as forward_block adds it, from each weight as soon as it
+ * is updated.  Per-sample SGD thus reads and writes the first layer's
+ * weights once per sample instead of reading them again for the next
+ * forward pass: the same operations on the same values, so the same bits. */
+PN_INLINE void dense_update_forward(double *PN_RESTRICT wt, double *PN_RESTRICT b,
+                                    const double *PN_RESTRICT s, const double *PN_RESTRICT a,
+                                    const double *PN_RESTRICT an, size_t n_in, size_t n_out,
+                                    double *PN_RESTRICT z)
+{
+    size_t i, j;
+    for (j = 0; j < n_out; j++) z[j] = 0.0;
+    for (i = 0; i < n_in; i++) {
+        const double ai = a[i], ni = an[i];
+        double *PN_RESTRICT row = wt + i * n_out;
+        for (j = 0; j < n_out; j++) {
+            const double w = row[j] - s[j] * ai;
+            row[j] = w;
+            z[j] += w * ni;
+        }
+    }
+    for (j = 0; j < n_out; j++) {
+        b[j] = b[j] - s[j];
+        z[j] = z[j] + b[j];
+    }
+}
+
 /* ---- one sample ------------------------------------------------------------------ */
 
-/* Forward pass of x: every layer's outputs into scratch; returns the last. */
-PN_INLINE const double *forward_sample(const pn_net *net, const double *store, const double *x,
-                                       double *scratch)
+/* Forward pass of x: every layer's outputs into scratch; returns the last.
+ * With `ready`, the first layer's pre-activations are in scratch already
+ * (dense_update_forward) and only its activation is applied. */
+PN_INLINE const double *forward_layers(const pn_net *net, const double *store, const double *x,
+                                       double *scratch, int ready)
 {
     const double *a = x;
     size_t l;
@@ -759,19 +789,28 @@ PN_INLINE const double *forward_sample(const pn_net *net, const double *store, c
         const pn_layer *L = &net->layer[l];
         double *out = scratch + L->out;
         double *z = scratch + L->z;
-        dense_forward(store + L->wt, store + L->b, a, L->n_in, L->n_out, z);
+        if (l > 0 || !ready) dense_forward(store + L->wt, store + L->b, a, L->n_in, L->n_out, z);
         activate(L->act, z, out, L->n_out);
         a = out;
     }
     return a;
 }
 
-/* One SGD step on (x, t); returns the sample's loss from before the update. */
+PN_INLINE const double *forward_sample(const pn_net *net, const double *store, const double *x,
+                                       double *scratch)
+{
+    return forward_layers(net, store, x, scratch, 0);
+}
+
+/* One SGD step on (x, t); returns the sample's loss from before the update.
+ * With next (the next sample's inputs, or NULL), the first layer's update
+ * also computes the next sample's pre-activations there, and the next call
+ * passes `ready` (forward_layers). */
 PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, const double *t,
-                          double lr, double *scratch)
+                          double lr, double *scratch, int ready, const double *next)
 {
     const pn_layer *last = last_layer(net);
-    const double *y = forward_sample(net, store, x, scratch);
+    const double *y = forward_layers(net, store, x, scratch, ready);
     const double loss = sample_loss(net->loss, t, y, scratch + last->z, last->n_out);
     double *d = scratch + net->dbuf, *s = scratch + net->sbuf, *g = scratch + net->gbuf;
     size_t l, j;
@@ -790,7 +829,12 @@ PN_INLINE double sgd_step(const pn_net *net, double *store, const double *x, con
             d = g;
             g = tmp;
         }
-        dense_update(store + L->wt, store + L->b, s, a, L->n_in, L->n_out);
+        /* the first layer's sums of this sample were last read above (layer 1) */
+        if (l == 0 && next != NULL)
+            dense_update_forward(store + L->wt, store + L->b, s, a, next, L->n_in, L->n_out,
+                                 scratch + L->z);
+        else
+            dense_update(store + L->wt, store + L->b, s, a, L->n_in, L->n_out);
     }
     return loss;
 }
@@ -1885,11 +1929,16 @@ PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t,
 {
     double *store = area(net, net->store), *scratch = area(net, net->work);
     const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+    const size_t end = first + count;
     size_t p;
+    int ready = 0;
     if (net->narrow) return train_rows_narrow(net, x, t, order, first, count, lr, total);
-    for (p = first; p < first + count; p++) {
+    for (p = first; p < end; p++) {
         const size_t r = order != NULL ? order[p] : p;
-        total += sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch);
+        const double *next = NULL; /* the last sample of the call updates alone */
+        if (p + 1 < end) next = x + (order != NULL ? order[p + 1] : p + 1) * n_in;
+        total += sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
+        ready = next != NULL;
     }
     return total;
 }
@@ -2388,7 +2437,8 @@ int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const dou
         for (p = first; p < first + count; p++) {
             const size_t r = order != NULL ? order[p] : p;
             if (w[r] == 0.0) continue;
-            acc += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, learning_rate, scratch);
+            acc += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, learning_rate, scratch,
+                                   0, NULL);
         }
         *total = acc;
     }

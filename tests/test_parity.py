@@ -299,6 +299,32 @@ def test_training_options_match(options, chunk_seconds, monkeypatch):
     assert py._core.get_train_state() == c._core.get_train_state()
 
 
+# The C core's per-sample SGD updates the first layer's weights together with
+# the next sample's forward pass through them (one pass over those weights a
+# sample); the last sample of each call into C updates alone.  Shuffled or
+# in order, in one call or one row per call, with one layer (the first is the
+# output, softmax) or several, the bits are the Python backend's.
+@pytest.mark.parametrize("chunk_seconds", [None, 0.0])
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("sizes,output,loss", [
+    ([6, 5], "softmax", "categorical_crossentropy"),
+    ([40, 24, 7, 3], None, "mse"),
+], ids=["one-layer", "three-layers"])
+def test_per_sample_sgd_passing_the_next_row_through_the_update(sizes, output, loss, shuffle,
+                                                                chunk_seconds, monkeypatch):
+    if chunk_seconds is not None:
+        from plainnet import _driver
+        monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
+    rng = random.Random(len(sizes))
+    X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(23)]
+    T = targets_for(rng, 23, sizes[-1], output, loss)
+    py, c = pair(sizes, seed=4, hidden="tanh", output=output, loss=loss)
+    for _ in range(2):
+        same(outcome(py, X, T, epochs=3, learning_rate=0.05, shuffle=shuffle),
+             outcome(c, X, T, epochs=3, learning_rate=0.05, shuffle=shuffle))
+        same_state(py, c)
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", plainnet.SGD(weight_decay=0.1)])
 def test_divergence_with_optimizers_is_identical(optimizer):
     X = [[1.0], [2.0], [-1.5]] * 4
