@@ -1943,6 +1943,35 @@ PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t,
     return total;
 }
 
+/* pn_epoch_rows_weighted's loop: the rows of weight > 0 in order, each the
+ * unweighted step, w * loss added to total; the next such row goes through
+ * the first layer's update as in train_rows_body. */
+PN_INLINE double train_rows_weighted_body(pn_net *net, const double *x, const double *t,
+                                          const double *w, const size_t *order, size_t first,
+                                          size_t count, double lr, double total)
+{
+    double *store = area(net, net->store), *scratch = area(net, net->work);
+    const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
+    const size_t end = first + count;
+    size_t p = first, q;
+    int ready = 0;
+    while (p < end && w[order != NULL ? order[p] : p] == 0.0) p++;
+    for (; p < end; p = q) {
+        const size_t r = order != NULL ? order[p] : p;
+        const double *next = NULL; /* the last row of the call updates alone */
+        for (q = p + 1; q < end; q++) {
+            const size_t rq = order != NULL ? order[q] : q;
+            if (w[rq] != 0.0) {
+                next = x + rq * n_in;
+                break;
+            }
+        }
+        total += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
+        ready = next != NULL;
+    }
+    return total;
+}
+
 /* Whole epochs of SGD from epoch `first`, each with its shuffle (rng not
  * NULL) and its loss into losses[e]; stops after the first epoch whose loss is
  * not finite.  Returns the number of epochs run. */
@@ -1977,6 +2006,13 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
                                       double lr, double total)                                \
     {                                                                                         \
         return train_rows_body(net, x, t, order, first, count, lr, total);                    \
+    }                                                                                         \
+    static double train_rows_weighted_##suffix(pn_net *net, const double *x, const double *t, \
+                                               const double *w, const size_t *order,          \
+                                               size_t first, size_t count, double lr,         \
+                                               double total)                                  \
+    {                                                                                         \
+        return train_rows_weighted_body(net, x, t, w, order, first, count, lr, total);        \
     }                                                                                         \
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
@@ -2430,18 +2466,8 @@ int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const dou
             if (order[p] >= n_rows) return PN_EINVAL;
     }
     if (!net->epoch_open) return PN_ESTATE;
-    {
-        double *store = area(net, net->store), *scratch = area(net, net->work);
-        const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
-        double acc = *total;
-        for (p = first; p < first + count; p++) {
-            const size_t r = order != NULL ? order[p] : p;
-            if (w[r] == 0.0) continue;
-            acc += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, learning_rate, scratch,
-                                   0, NULL);
-        }
-        *total = acc;
-    }
+    *total = PN_PICK(train_rows_weighted,
+                     (net, x, t, w, order, first, count, learning_rate, *total));
     return PN_OK;
 }
 

@@ -303,7 +303,10 @@ def test_training_options_match(options, chunk_seconds, monkeypatch):
 # the next sample's forward pass through them (one pass over those weights a
 # sample); the last sample of each call into C updates alone.  Shuffled or
 # in order, in one call or one row per call, with one layer (the first is the
-# output, softmax) or several, the bits are the Python backend's.
+# output, softmax) or several, with sample weights (the next row is the next
+# of weight > 0; zeros first, last and in a run) or without, the bits are
+# the Python backend's.
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("chunk_seconds", [None, 0.0])
 @pytest.mark.parametrize("shuffle", [False, True])
 @pytest.mark.parametrize("sizes,output,loss", [
@@ -311,17 +314,22 @@ def test_training_options_match(options, chunk_seconds, monkeypatch):
     ([40, 24, 7, 3], None, "mse"),
 ], ids=["one-layer", "three-layers"])
 def test_per_sample_sgd_passing_the_next_row_through_the_update(sizes, output, loss, shuffle,
-                                                                chunk_seconds, monkeypatch):
+                                                                chunk_seconds, weighted,
+                                                                monkeypatch):
     if chunk_seconds is not None:
         from plainnet import _driver
         monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
     rng = random.Random(len(sizes))
     X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(23)]
     T = targets_for(rng, 23, sizes[-1], output, loss)
+    kw = {"epochs": 3, "learning_rate": 0.05, "shuffle": shuffle}
+    if weighted:
+        kw["sample_weight"] = [0.0, 0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5])
+                                                 for _ in range(18)] + [0.0, 0.0]
+        kw["sample_weight"][9:12] = [0.0, 0.0, 0.0]
     py, c = pair(sizes, seed=4, hidden="tanh", output=output, loss=loss)
     for _ in range(2):
-        same(outcome(py, X, T, epochs=3, learning_rate=0.05, shuffle=shuffle),
-             outcome(c, X, T, epochs=3, learning_rate=0.05, shuffle=shuffle))
+        same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
         same_state(py, c)
 
 

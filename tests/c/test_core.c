@@ -405,6 +405,15 @@ static void test_wide(void)
         mix(&loss, 1);
         CHECK(train(net, x, 5 * 37, t, 35, 2, 0.01, losses, 2, &done) == PN_OK && done == 2);
         mix(losses, 2);
+        { /* per-sample SGD with sample weights: zeros first, inside and last */
+            const double w[5] = {0.0, 1.5, 0.0, 0.25, 0.0};
+            double total = 0.0;
+            CHECK(pn_epoch_begin(net) == PN_OK);
+            CHECK(pn_epoch_rows_weighted(net, x, 5 * 37, t, 35, w, 5, NULL, 0, 0, 5, 0.01, &total)
+                  == PN_OK);
+            CHECK(pn_epoch_end_weighted(net, total, 1.75, &loss) == PN_OK && isfinite(loss));
+            mix(&loss, 1);
+        }
         CHECK(pn_get_params(net, p, n) == PN_OK);
         mix(p, n);
         g[n / 2] = INFINITY;
