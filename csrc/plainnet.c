@@ -1922,51 +1922,36 @@ PN_INLINE double loss_rows_body(const pn_net *net, const double *x, const double
     return total / (double)n_rows;
 }
 
-/* SGD over positions [first, first + count) of the epoch: rows order[p], or p. */
-PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t,
-                                   const size_t *order, size_t first, size_t count, double lr,
-                                   double total)
-{
-    double *store = area(net, net->store), *scratch = area(net, net->work);
-    const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
-    const size_t end = first + count;
-    size_t p;
-    int ready = 0;
-    if (net->narrow) return train_rows_narrow(net, x, t, order, first, count, lr, total);
-    for (p = first; p < end; p++) {
-        const size_t r = order != NULL ? order[p] : p;
-        const double *next = NULL; /* the last sample of the call updates alone */
-        if (p + 1 < end) next = x + (order != NULL ? order[p + 1] : p + 1) * n_in;
-        total += sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
-        ready = next != NULL;
-    }
-    return total;
-}
-
-/* pn_epoch_rows_weighted's loop: the rows of weight > 0 in order, each the
- * unweighted step, w * loss added to total; the next such row goes through
- * the first layer's update as in train_rows_body. */
-PN_INLINE double train_rows_weighted_body(pn_net *net, const double *x, const double *t,
-                                          const double *w, const size_t *order, size_t first,
-                                          size_t count, double lr, double total)
+/* SGD over positions [first, first + count) of the epoch: rows order[p], or
+ * p.  With sample weights w (pn_epoch_rows_weighted; NULL for none), only
+ * the rows of weight > 0, each the unweighted step, w * loss added to
+ * total.  Each first-layer update also runs the next row through that
+ * layer (dense_update_forward). */
+PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t, const double *w,
+                                 const size_t *order, size_t first, size_t count, double lr,
+                                 double total)
 {
     double *store = area(net, net->store), *scratch = area(net, net->work);
     const size_t n_in = net->layer[0].n_in, n_out = last_layer(net)->n_out;
     const size_t end = first + count;
     size_t p = first, q;
     int ready = 0;
-    while (p < end && w[order != NULL ? order[p] : p] == 0.0) p++;
+    if (net->narrow && w == NULL)
+        return train_rows_narrow(net, x, t, order, first, count, lr, total);
+    while (p < end && w != NULL && w[order != NULL ? order[p] : p] == 0.0) p++;
     for (; p < end; p = q) {
         const size_t r = order != NULL ? order[p] : p;
-        const double *next = NULL; /* the last row of the call updates alone */
-        for (q = p + 1; q < end; q++) {
+        const double *next = NULL; /* the last sample of the call updates alone */
+        double loss;
+        for (q = p + 1; q < end; q++) { /* the next row (of weight > 0) */
             const size_t rq = order != NULL ? order[q] : q;
-            if (w[rq] != 0.0) {
+            if (w == NULL || w[rq] != 0.0) {
                 next = x + rq * n_in;
                 break;
             }
         }
-        total += w[r] * sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
+        loss = sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
+        total += w != NULL ? w[r] * loss : loss;
         ready = next != NULL;
     }
     return total;
@@ -1983,7 +1968,8 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     for (e = first; e < first + epochs; e++) {
         double total;
         if (rng != NULL) shuffle(order, n_rows, rng);
-        total = train_rows_body(net, x, t, rng != NULL ? order : NULL, 0, n_rows, lrs[e], 0.0);
+        total = train_rows_body(net, x, t, NULL, rng != NULL ? order : NULL, 0, n_rows, lrs[e],
+                                0.0);
         losses[e] = total / (double)n_rows;
         if (!isfinite(losses[e])) return e + 1 - first;
     }
@@ -2002,17 +1988,10 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
         return loss_rows_body(net, x, t, n_rows, scratch);                                    \
     }                                                                                         \
     static double train_rows_##suffix(pn_net *net, const double *x, const double *t,          \
-                                      const size_t *order, size_t first, size_t count,        \
-                                      double lr, double total)                                \
+                                      const double *w, const size_t *order, size_t first,     \
+                                      size_t count, double lr, double total)                  \
     {                                                                                         \
-        return train_rows_body(net, x, t, order, first, count, lr, total);                    \
-    }                                                                                         \
-    static double train_rows_weighted_##suffix(pn_net *net, const double *x, const double *t, \
-                                               const double *w, const size_t *order,          \
-                                               size_t first, size_t count, double lr,         \
-                                               double total)                                  \
-    {                                                                                         \
-        return train_rows_weighted_body(net, x, t, w, order, first, count, lr, total);        \
+        return train_rows_body(net, x, t, w, order, first, count, lr, total);                 \
     }                                                                                         \
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
@@ -2065,10 +2044,10 @@ static double loss_rows(const pn_net *net, const double *x, const double *t, siz
     return PN_PICK(loss_rows, (net, x, t, n_rows, scratch));
 }
 
-static double train_rows(pn_net *net, const double *x, const double *t, const size_t *order,
-                         size_t first, size_t count, double lr, double total)
+static double train_rows(pn_net *net, const double *x, const double *t, const double *w,
+                         const size_t *order, size_t first, size_t count, double lr, double total)
 {
-    return PN_PICK(train_rows, (net, x, t, order, first, count, lr, total));
+    return PN_PICK(train_rows, (net, x, t, w, order, first, count, lr, total));
 }
 
 static size_t train_epochs(pn_net *net, const double *x, const double *t, size_t n_rows,
@@ -2443,7 +2422,7 @@ int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, s
             if (order[p] >= n_rows) return PN_EINVAL;
     }
     if (!net->epoch_open) return PN_ESTATE;
-    *total = train_rows(net, x, t, order, first, count, learning_rate, *total);
+    *total = train_rows(net, x, t, NULL, order, first, count, learning_rate, *total);
     return PN_OK;
 }
 
@@ -2466,8 +2445,7 @@ int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const dou
             if (order[p] >= n_rows) return PN_EINVAL;
     }
     if (!net->epoch_open) return PN_ESTATE;
-    *total = PN_PICK(train_rows_weighted,
-                     (net, x, t, w, order, first, count, learning_rate, *total));
+    *total = train_rows(net, x, t, w, order, first, count, learning_rate, *total);
     return PN_OK;
 }
 
