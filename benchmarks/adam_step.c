@@ -74,7 +74,7 @@ static double time_params(const pn_optimizer *opt, size_t n, double nb, int runs
     fill(g, n, 0.002, 2);
     BEST_OF(best, runs, (void)0,
             step_params(opt, p, g, m, v, n, 0.001, nb, opt->weight_decay, 0.001 / (1.0 - 0.9),
-                        sqrt(1.0 - 0.999)),
+                        sqrt(1.0 - 0.999), PN_SUMS, 0.0, NULL, 0.0, 0, 0.0, NULL),
             (void)0);
     sink = p[n / 2];
     free(p);

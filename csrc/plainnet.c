@@ -1551,7 +1551,7 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
 
 /* ---- mini-batches and optimizers (twins of _py_backend._step) ------------------------ */
 
-/* Step n parameters p[k] from gradient sums g[k] over nb samples, with
+/* Step n parameters p[k] from gradient sums gs[k] over nb samples, with
  * their optimizer state m[k] (momentum, Adam) and v[k] (Adam); wd: weight
  * decay.  One loop per optimizer, contiguous, so that the compiler runs
  * independent parameters side by side (sqrt and division included: both are
@@ -1560,16 +1560,32 @@ PN_INLINE void loss_job_body(pn_gemm gemm, pn_loss_job *job, const pn_team *team
  * the gradient is the sum / nb (PN_DIVIDE), or the sum times 1 / nb when nb
  * is a power of two (PN_SCALE: 1 / nb is then exact, and x * 2^-k and
  * x / 2^k are the one rounding of the same number, for every double), or
- * the sum itself when nb == 1.0 (x / 1.0 is x); without `decay`, wd is 0.0. */
+ * the sum itself when nb == 1.0 (x / 1.0 is x); without `decay`, wd is 0.0.
+ *
+ * With `outer` (PN_OUTER, PN_OUTER_WEIGHTED), there are no stored sums: the
+ * parameters are a row of one sample's outer product (row i of WT, with a =
+ * the row's input a[i], or the biases, with a = 1.0), and each sum is made
+ * on the spot as one_row_backward makes it, 0.0 + a * d[k] (weighted:
+ * 0.0 + s * (a * d[k])), so the per-sample step need not store and read
+ * back the sums.  With `fwd`, the next sample's pre-activation sums get each
+ * updated weight times its input an: z[k] += p[k] * an, in the order of i
+ * as dense_forward adds them (dense_update_forward). */
 #define PN_KEEP 0
 #define PN_SCALE 1
 #define PN_DIVIDE 2
 #define PN_GRADIENT(divide, sum, nb, inv) \
     ((divide) == PN_DIVIDE ? (sum) / (nb) : (divide) == PN_SCALE ? (sum) * (inv) : (sum))
+#define PN_SUMS 0
+#define PN_OUTER 1
+#define PN_OUTER_WEIGHTED 2
+#define PN_SUM(outer, gs, k, a, d, s) \
+    ((outer) == PN_SUMS ? (gs)[k] : (outer) == PN_OUTER ? 0.0 + (a) * (d)[k] : 0.0 + (s) * ((a) * (d)[k]))
 PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
                          const double *PN_RESTRICT gs, double *PN_RESTRICT m,
                          double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
-                         double adam_step, double bc2, const int divide, const int decay)
+                         double adam_step, double bc2, const int divide, const int decay,
+                         const int outer, double a, const double *PN_RESTRICT d, double s,
+                         const int fwd, double an, double *PN_RESTRICT z)
 {
     const double inv = 1.0 / nb;
     size_t k;
@@ -1577,37 +1593,47 @@ PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
         const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
         const double eps = opt->epsilon;
         for (k = 0; k < n; k++) {
-            double g = PN_GRADIENT(divide, gs[k], nb, inv), mk, vk;
+            double g = PN_GRADIENT(divide, PN_SUM(outer, gs, k, a, d, s), nb, inv), mk, vk;
             if (decay) g = g + wd * p[k];
             mk = b1 * m[k] + c1 * g;
             vk = b2 * v[k] + c2 * (g * g);
             m[k] = mk;
             v[k] = vk;
             p[k] = p[k] - adam_step * (mk / (sqrt(vk) / bc2 + eps));
+            if (fwd) z[k] += p[k] * an;
         }
     } else if (opt->kind == PN_OPT_MOMENTUM) {
         const double mu = opt->momentum;
         const int nesterov = opt->nesterov;
         for (k = 0; k < n; k++) {
-            double g = PN_GRADIENT(divide, gs[k], nb, inv), b;
+            double g = PN_GRADIENT(divide, PN_SUM(outer, gs, k, a, d, s), nb, inv), b;
             if (decay) g = g + wd * p[k];
             b = mu * m[k] + g;
             m[k] = b;
             p[k] = p[k] - lr * (nesterov ? g + mu * b : b);
+            if (fwd) z[k] += p[k] * an;
         }
     } else {
         for (k = 0; k < n; k++) {
-            double g = PN_GRADIENT(divide, gs[k], nb, inv);
+            double g = PN_GRADIENT(divide, PN_SUM(outer, gs, k, a, d, s), nb, inv);
             if (decay) g = g + wd * p[k];
             p[k] = p[k] - lr * g;
+            if (fwd) z[k] += p[k] * an;
         }
     }
 }
 
+/* step_loop with the gradient's division chosen from nb (each case its own
+ * loop); the rest of the arguments as step_loop's. */
+#define PN_STEP_CASE(divide, decay)                                                         \
+    step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, divide, decay, outer, a, d, s, \
+              fwd, an, z)
 PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
                            const double *PN_RESTRICT gs, double *PN_RESTRICT m,
                            double *PN_RESTRICT v, size_t n, double lr, double nb, double wd,
-                           double adam_step, double bc2)
+                           double adam_step, double bc2, const int outer, double a,
+                           const double *PN_RESTRICT d, double s, const int fwd, double an,
+                           double *PN_RESTRICT z)
 {
     int e;
     /* nb > 0 (a count, or a sum of weights > 0): a power of two when its
@@ -1616,18 +1642,33 @@ PN_INLINE void step_params(const pn_optimizer *opt, double *PN_RESTRICT p,
     const int divide = nb == 1.0 ? PN_KEEP : two ? PN_SCALE : PN_DIVIDE;
     if (divide == PN_KEEP) {
         if (wd != 0.0)
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_KEEP, 1);
+            PN_STEP_CASE(PN_KEEP, 1);
         else
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_KEEP, 0);
+            PN_STEP_CASE(PN_KEEP, 0);
     } else if (divide == PN_SCALE) {
         if (wd != 0.0)
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_SCALE, 1);
+            PN_STEP_CASE(PN_SCALE, 1);
         else
-            step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_SCALE, 0);
+            PN_STEP_CASE(PN_SCALE, 0);
     } else if (wd != 0.0) {
-        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_DIVIDE, 1);
+        PN_STEP_CASE(PN_DIVIDE, 1);
     } else {
-        step_loop(opt, p, gs, m, v, n, lr, nb, wd, adam_step, bc2, PN_DIVIDE, 0);
+        PN_STEP_CASE(PN_DIVIDE, 0);
+    }
+}
+#undef PN_STEP_CASE
+
+/* Rows [i0, i1) of a layer's WT (n_in x n_out) into the columns of its
+ * mirror W (n_out x n_in), 8 rows at a time: their lines stay in cache
+ * across j. */
+PN_INLINE void mirror_rows(const double *PN_RESTRICT wt, double *PN_RESTRICT mirror, size_t n_in,
+                           size_t n_out, size_t i0, size_t i1)
+{
+    size_t ib, i, j;
+    for (ib = i0; ib < i1; ib += 8) {
+        const size_t ie = i1 - ib < 8 ? i1 : ib + 8;
+        for (j = 0; j < n_out; j++)
+            for (i = ib; i < ie; i++) mirror[j * n_in + i] = wt[i * n_out + j];
     }
 }
 
@@ -1643,7 +1684,7 @@ PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *
     const double *gsum = area_c(net, net->gsum);
     const size_t n = net->n_params;
     double *m = opt->kind == PN_OPT_SGD ? NULL : buf, *v = opt->kind == PN_OPT_ADAM ? buf + n : NULL;
-    size_t l, at = 0, i, j, i0, i1, j0, j1;
+    size_t l, at = 0, i0, i1, j0, j1;
     for (l = 0; l < net->n_layers; l++) {
         const pn_layer *L = &net->layer[l];
         const size_t n_in = L->n_in, n_out = L->n_out;
@@ -1657,22 +1698,15 @@ PN_INLINE void step_share(const pn_team *team, pn_net *net, const pn_optimizer *
             const size_t k = i0 * n_out, len = (i1 - i0) * n_out;
             step_params(opt, wt + k, gsum + at + k, m != NULL ? m + at + k : NULL,
                         v != NULL ? v + at + k : NULL, len, lr, nb, opt->weight_decay, adam_step,
-                        bc2);
-            if (l > 0) { /* 8 rows of WT at a time: their lines stay in cache across j */
-                double *mirror = store + L->w;
-                size_t ib;
-                for (ib = i0; ib < i1; ib += 8) {
-                    const size_t ie = i1 - ib < 8 ? i1 : ib + 8;
-                    for (j = 0; j < n_out; j++)
-                        for (i = ib; i < ie; i++) mirror[j * n_in + i] = wt[i * n_out + j];
-                }
-            }
+                        bc2, PN_SUMS, 0.0, NULL, 0.0, 0, 0.0, NULL);
+            if (l > 0) mirror_rows(wt, store + L->w, n_in, n_out, i0, i1);
         }
         at += n_in * n_out;
         share(team, n_out, &j0, &j1);
         if (j1 > j0)
             step_params(opt, b + j0, gsum + at + j0, m != NULL ? m + at + j0 : NULL,
-                        v != NULL ? v + at + j0 : NULL, j1 - j0, lr, nb, 0.0, adam_step, bc2);
+                        v != NULL ? v + at + j0 : NULL, j1 - j0, lr, nb, 0.0, adam_step, bc2,
+                        PN_SUMS, 0.0, NULL, 0.0, 0, 0.0, NULL);
         at += n_out;
     }
 }
@@ -1893,6 +1927,146 @@ PN_INLINE void batch_job_body(pn_gemm gemm, pn_batch_job *job, const pn_team *te
     }
 }
 
+/* One sample's optimizer step of a layer (its weights WT, i-major as the
+ * state in m and v, then its biases), from the layer's inputs a and deltas
+ * d: the step that step_share makes from the sums that one_row_backward
+ * stores for a block of one row, with each sum made where its step uses it
+ * (step_loop's `outer`).  Unweighted rows are batches of one (nb = 1.0, so
+ * no division: the loops are specialised for that); a weighted row is a
+ * batch of weight sr.  With an (the next sample's inputs), the next
+ * sample's pre-activation sums of this layer go to z (step_loop's `fwd`,
+ * then + the new bias). */
+PN_INLINE void row_step_weights(const pn_optimizer *opt, double *PN_RESTRICT wt,
+                                double *PN_RESTRICT m, double *PN_RESTRICT v,
+                                const double *PN_RESTRICT a, const double *PN_RESTRICT d,
+                                size_t ni, size_t no, double lr, double adam_step, double bc2,
+                                const double *PN_RESTRICT an, double *PN_RESTRICT z,
+                                const int decay, const int fwd)
+{
+    size_t i;
+    for (i = 0; i < ni; i++)
+        step_loop(opt, wt + i * no, NULL, m != NULL ? m + i * no : NULL,
+                  v != NULL ? v + i * no : NULL, no, lr, 1.0, opt->weight_decay, adam_step, bc2,
+                  PN_KEEP, decay, PN_OUTER, a[i], d, 1.0, fwd, fwd ? an[i] : 0.0, z);
+}
+
+PN_INLINE void row_step(const pn_optimizer *opt, double *PN_RESTRICT wt, double *PN_RESTRICT b,
+                        double *PN_RESTRICT m, double *PN_RESTRICT v,
+                        const double *PN_RESTRICT a, const double *PN_RESTRICT d, size_t ni,
+                        size_t no, double lr, const double *sr, double adam_step, double bc2,
+                        const double *PN_RESTRICT an, double *PN_RESTRICT z)
+{
+    const size_t nw = ni * no;
+    double *mb = m != NULL ? m + nw : NULL, *vb = v != NULL ? v + nw : NULL;
+    size_t i, j;
+    if (an != NULL)
+        for (j = 0; j < no; j++) z[j] = 0.0;
+    if (sr != NULL) { /* weighted: nb = *sr */
+        for (i = 0; i < ni; i++)
+            step_params(opt, wt + i * no, NULL, m != NULL ? m + i * no : NULL,
+                        v != NULL ? v + i * no : NULL, no, lr, *sr, opt->weight_decay,
+                        adam_step, bc2, PN_OUTER_WEIGHTED, a[i], d, *sr, an != NULL,
+                        an != NULL ? an[i] : 0.0, z);
+        step_params(opt, b, NULL, mb, vb, no, lr, *sr, 0.0, adam_step, bc2, PN_OUTER_WEIGHTED,
+                    1.0, d, *sr, 0, 0.0, NULL);
+    } else {
+        const int decay = opt->weight_decay != 0.0;
+        if (an != NULL) {
+            if (decay)
+                row_step_weights(opt, wt, m, v, a, d, ni, no, lr, adam_step, bc2, an, z, 1, 1);
+            else
+                row_step_weights(opt, wt, m, v, a, d, ni, no, lr, adam_step, bc2, an, z, 0, 1);
+        } else if (decay) {
+            row_step_weights(opt, wt, m, v, a, d, ni, no, lr, adam_step, bc2, NULL, NULL, 1, 0);
+        } else {
+            row_step_weights(opt, wt, m, v, a, d, ni, no, lr, adam_step, bc2, NULL, NULL, 0, 0);
+        }
+        /* 1.0 * d[j] is d[j]: the sum 0.0 + d[j] of one_row_backward */
+        step_loop(opt, b, NULL, mb, vb, no, lr, 1.0, 0.0, adam_step, bc2, PN_KEEP, 0, PN_OUTER,
+                  1.0, d, 1.0, 0, 0.0, NULL);
+    }
+    if (an != NULL)
+        for (j = 0; j < no; j++) z[j] = z[j] + b[j];
+}
+
+/* pn_epoch_batches with batch_size 1 on one thread: each row (of weight > 0)
+ * a batch of its own, with the operations of batch_job_body for a block of
+ * one row (block_forward, one_row_backward, step_share) in their order, but
+ * fused as per-sample SGD fuses them: each layer's step makes its sums on
+ * the spot (row_step) after the deltas of the layer below were sent down
+ * through its weights as they were, and the first layer's step runs the
+ * next row forward.  The last row of a call steps alone, so no state
+ * crosses calls.  Adam's beta powers advance once per row, as per batch;
+ * total gets each row's loss (times its weight). */
+PN_INLINE void opt_rows_body(pn_net *net, const double *x, const double *t, const double *w,
+                             const size_t *order, size_t first, size_t count, double lr,
+                             const pn_optimizer *opt, double *buffers, double *adam_state,
+                             double *total_io)
+{
+    double *store = area(net, net->store), *scratch = area(net, net->work);
+    const pn_layer *last = last_layer(net);
+    const size_t n_in = net->layer[0].n_in, n_out = last->n_out, n = net->n_params;
+    const size_t end = first + count;
+    double *m = opt->kind == PN_OPT_SGD ? NULL : buffers;
+    double *v = opt->kind == PN_OPT_ADAM ? buffers + n : NULL;
+    double b1t = adam_state[0], b2t = adam_state[1], total = *total_io;
+    int ready = 0, stepped = 0;
+    size_t p = first, q, l;
+    while (p < end && w != NULL && w[order != NULL ? order[p] : p] == 0.0) p++;
+    for (; p < end; p = q) {
+        const size_t r = order != NULL ? order[p] : p;
+        const double *xr = x + r * n_in, *tr = t + r * n_out, *next = NULL, *y;
+        double *d = scratch + net->dbuf, *g = scratch + net->gbuf, *tmp;
+        double adam_step = 0.0, bc2 = 0.0, loss;
+        size_t at = n;
+        for (q = p + 1; q < end; q++) { /* the next row (of weight > 0) */
+            const size_t rq = order != NULL ? order[q] : q;
+            if (w == NULL || w[rq] != 0.0) {
+                next = x + rq * n_in;
+                break;
+            }
+        }
+        y = forward_layers(net, store, xr, scratch, ready);
+        loss = sample_loss(net->loss, tr, y, scratch + last->z, n_out);
+        output_delta(net->loss, last->act, tr, y, scratch + last->z, d, n_out);
+        total += w != NULL ? w[r] * loss : loss;
+        if (opt->kind == PN_OPT_ADAM) {
+            b1t = b1t * opt->beta1;
+            b2t = b2t * opt->beta2;
+            adam_step = lr / (1.0 - b1t);
+            bc2 = sqrt(1.0 - b2t);
+        }
+        for (l = net->n_layers; l-- > 0;) {
+            const pn_layer *L = &net->layer[l];
+            const size_t ni = L->n_in, no = L->n_out;
+            const double *a = l == 0 ? xr : scratch + net->layer[l - 1].out;
+            double *wt = store + L->wt;
+            at -= ni * no + no;
+            if (l > 0) { /* the deltas below, through the weights before the step */
+                dense_backward(store + L->w, d, NULL, NULL, ni, no, g, 0);
+                times_derivative(net->layer[l - 1].act, g, scratch + net->layer[l - 1].z, a, g,
+                                 ni);
+            }
+            row_step(opt, wt, store + L->b, m != NULL ? m + at : NULL, v != NULL ? v + at : NULL,
+                     a, d, ni, no, lr, w != NULL ? &w[r] : NULL, adam_step, bc2,
+                     l == 0 ? next : NULL, scratch + L->z);
+            if (l > 0) { /* the mirror, as step_share copies it */
+                mirror_rows(wt, store + L->w, ni, no, 0, ni);
+                tmp = d;
+                d = g;
+                g = tmp;
+            }
+        }
+        stepped = 1;
+        ready = next != NULL;
+    }
+    *total_io = total;
+    if (stepped && opt->kind == PN_OPT_ADAM) {
+        adam_state[0] = b1t;
+        adam_state[1] = b2t;
+    }
+}
+
 /* ---- the loops over rows (PN_DISPATCH: one AVX2 and one baseline copy) --------------- */
 
 PN_INLINE void predict_rows_body(const pn_net *net, const double *x, size_t n_rows, double *y,
@@ -1993,6 +2167,13 @@ PN_INLINE size_t train_epochs_body(pn_net *net, const double *x, const double *t
     {                                                                                         \
         return train_rows_body(net, x, t, w, order, first, count, lr, total);                 \
     }                                                                                         \
+    static void opt_rows_##suffix(pn_net *net, const double *x, const double *t,             \
+                                  const double *w, const size_t *order, size_t first,         \
+                                  size_t count, double lr, const pn_optimizer *opt,           \
+                                  double *buffers, double *adam_state, double *total)         \
+    {                                                                                         \
+        opt_rows_body(net, x, t, w, order, first, count, lr, opt, buffers, adam_state, total); \
+    }                                                                                         \
     static void gemm_##suffix(const pn_team *team, size_t M, size_t N, size_t K,             \
                               const double *a, size_t rsa, size_t csa, const double *b,       \
                               size_t ldb, double *c, size_t ldc, const double *s, int first,  \
@@ -2048,6 +2229,13 @@ static double train_rows(pn_net *net, const double *x, const double *t, const do
                          const size_t *order, size_t first, size_t count, double lr, double total)
 {
     return PN_PICK(train_rows, (net, x, t, w, order, first, count, lr, total));
+}
+
+static void opt_rows(pn_net *net, const double *x, const double *t, const double *w,
+                     const size_t *order, size_t first, size_t count, double lr,
+                     const pn_optimizer *opt, double *buffers, double *adam_state, double *total)
+{
+    PN_PICK(opt_rows, (net, x, t, w, order, first, count, lr, opt, buffers, adam_state, total));
 }
 
 static size_t train_epochs(pn_net *net, const double *x, const double *t, size_t n_rows,
@@ -2285,9 +2473,15 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
          * 3 more (counted as 5, the figure the small networks' threshold was
          * set with) */
         const double rows = (double)(batch_size < net->block_rows ? batch_size : net->block_rows);
-        run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params,
-                             3.0 * rows * (double)net->n_params, 4.0 * (double)net->n_layers + 5.0),
-                 PN_PICK_FN(batch_job), &job);
+        const size_t n = threads_for(net, 3.0 * (double)count * (double)net->n_params,
+                                     3.0 * rows * (double)net->n_params,
+                                     4.0 * (double)net->n_layers + 5.0);
+        if (batch_size == 1 && n == 1) { /* the same bits, fused (opt_rows_body) */
+            opt_rows(net, x, t, job.w, order, first, count, learning_rate, opt, buffers,
+                     adam_state, total);
+            return PN_OK;
+        }
+        run_team(n, PN_PICK_FN(batch_job), &job);
         *total = job.total;
     }
     return PN_OK;

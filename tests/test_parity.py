@@ -333,6 +333,45 @@ def test_per_sample_sgd_passing_the_next_row_through_the_update(sizes, output, l
         same_state(py, c)
 
 
+# Per-sample training with an optimizer (batch_size=1) runs in the C core as
+# the per-sample SGD loop does: each weight's gradient made where its step
+# uses it, and the first layer's step running the next row forward.  The
+# bits are the Python backend's, with the optimizer state, in one call or one
+# row per call (the last row of a call steps alone), with sample weights
+# (zeros first, in a run and last: a row of weight 0 makes no step).
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("chunk_seconds", [None, 0.0])
+@pytest.mark.parametrize("optimizer", [
+    plainnet.Momentum(momentum=0.8, nesterov=True, weight_decay=0.01),
+    plainnet.Momentum(momentum=0.9),
+    plainnet.Adam(weight_decay=0.001),
+    plainnet.SGD(weight_decay=0.02),
+], ids=["nesterov-wd", "momentum", "adam-wd", "sgd-wd"])
+@pytest.mark.parametrize("sizes,output,loss", [
+    ([6, 5], "softmax", "categorical_crossentropy"),
+    ([40, 24, 7, 3], None, "mse"),
+], ids=["one-layer", "three-layers"])
+def test_per_sample_optimizer_steps_passing_the_next_row(sizes, output, loss, optimizer,
+                                                         chunk_seconds, weighted, monkeypatch):
+    if chunk_seconds is not None:
+        from plainnet import _driver
+        monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
+    rng = random.Random(len(sizes) + 7)
+    X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(19)]
+    T = targets_for(rng, 19, sizes[-1], output, loss)
+    kw = {"epochs": 3, "learning_rate": 0.02, "shuffle": True, "optimizer": optimizer,
+          "batch_size": 1}
+    if weighted:
+        kw["sample_weight"] = [0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5, 3.0])
+                                            for _ in range(15)] + [0.0, 0.0]
+        kw["sample_weight"][7:10] = [0.0, 0.0, 0.0]
+    py, c = pair(sizes, seed=6, hidden="tanh", output=output, loss=loss)
+    for _ in range(2):
+        same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
+        same_state(py, c)
+    assert py._core.get_train_state() == c._core.get_train_state()
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", plainnet.SGD(weight_decay=0.1)])
 def test_divergence_with_optimizers_is_identical(optimizer):
     X = [[1.0], [2.0], [-1.5]] * 4
