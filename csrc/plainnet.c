@@ -1989,7 +1989,7 @@ PN_INLINE void row_step(const pn_optimizer *opt, double *PN_RESTRICT wt, double 
         for (j = 0; j < no; j++) z[j] = z[j] + b[j];
 }
 
-/* pn_epoch_batches with batch_size 1 on one thread: each row (of weight > 0)
+/* pn_epoch_batches with batch_size 1, on one thread: each row (of weight > 0)
  * a batch of its own, with the operations of batch_job_body for a block of
  * one row (block_forward, one_row_backward, step_share) in their order, but
  * fused as per-sample SGD fuses them: each layer's step makes its sums on
@@ -2476,7 +2476,12 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
         const size_t n = threads_for(net, 3.0 * (double)count * (double)net->n_params,
                                      3.0 * rows * (double)net->n_params,
                                      4.0 * (double)net->n_layers + 5.0);
-        if (batch_size == 1 && n == 1) { /* the same bits, fused (opt_rows_body) */
+        /* batch_size 1: the same bits, fused, on one thread (opt_rows_body).
+         * On 784-1024-10, where the team would take 2 threads, one thread
+         * took 214 / 364 / 1416 us/sample (SGD with weight decay, momentum,
+         * Adam; best of 5) against the team's 550 / 766 / 1367: the team's
+         * waits and stored sums cost more than the second core gives. */
+        if (batch_size == 1) {
             opt_rows(net, x, t, job.w, order, first, count, learning_rate, opt, buffers,
                      adam_state, total);
             return PN_OK;
