@@ -1592,16 +1592,26 @@ PN_INLINE void step_loop(const pn_optimizer *opt, double *PN_RESTRICT p,
     if (opt->kind == PN_OPT_ADAM) {
         const double b1 = opt->beta1, b2 = opt->beta2, c1 = 1.0 - b1, c2 = 1.0 - b2;
         const double eps = opt->epsilon;
-        for (k = 0; k < n; k++) {
-            double g = PN_GRADIENT(divide, PN_SUM(outer, gs, k, a, d, s), nb, inv), mk, vk;
-            if (decay) g = g + wd * p[k];
-            mk = b1 * m[k] + c1 * g;
-            vk = b2 * v[k] + c2 * (g * g);
-            m[k] = mk;
-            v[k] = vk;
-            p[k] = p[k] - adam_step * (mk / (sqrt(vk) / bc2 + eps));
-            if (fwd) z[k] += p[k] * an;
-        }
+        /* Once beta2 ** steps is below 2^-54, 1.0 - it is 1.0 and so is bc2
+         * (after some 37,400 steps at beta2 = 0.999): sqrt(vk) / 1.0 is
+         * sqrt(vk) for every double, so the loop skips one of its three
+         * correctly rounded operations (the divider is the loop's bound). */
+#define PN_ADAM_LOOP(den)                                                                  \
+    for (k = 0; k < n; k++) {                                                              \
+        double g = PN_GRADIENT(divide, PN_SUM(outer, gs, k, a, d, s), nb, inv), mk, vk;   \
+        if (decay) g = g + wd * p[k];                                                      \
+        mk = b1 * m[k] + c1 * g;                                                           \
+        vk = b2 * v[k] + c2 * (g * g);                                                     \
+        m[k] = mk;                                                                         \
+        v[k] = vk;                                                                         \
+        p[k] = p[k] - adam_step * (mk / ((den) + eps));                                    \
+        if (fwd) z[k] += p[k] * an;                                                        \
+    }
+        if (bc2 == 1.0)
+            PN_ADAM_LOOP(sqrt(vk))
+        else
+            PN_ADAM_LOOP(sqrt(vk) / bc2)
+#undef PN_ADAM_LOOP
     } else if (opt->kind == PN_OPT_MOMENTUM) {
         const double mu = opt->momentum;
         const int nesterov = opt->nesterov;

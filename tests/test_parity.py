@@ -5,6 +5,7 @@ divergence, for every activation and loss, on the tutorial's network and on
 random networks drawn by hypothesis.
 """
 
+import math
 import random
 import threading
 
@@ -370,6 +371,27 @@ def test_per_sample_optimizer_steps_passing_the_next_row(sizes, output, loss, op
         same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
         same_state(py, c)
     assert py._core.get_train_state() == c._core.get_train_state()
+
+
+# Adam's second bias correction, sqrt(1 - beta2 ** steps), is exactly 1.0 once
+# beta2 ** steps < 2 ** -54 (after some 37,400 steps at beta2 = 0.999; here
+# from step 54 on, with beta2 = 0.5), and the core then skips its division
+# (x / 1.0 is x).  Across that step, per sample and in batches, with weight
+# decay, the bits stay the Python backend's.
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_adam_past_the_step_where_its_second_bias_correction_is_one(batch_size):
+    assert math.sqrt(1.0 - 0.5 ** 53) < 1.0 == math.sqrt(1.0 - 0.5 ** 54)
+    rng = random.Random(batch_size)
+    X = [[rng.uniform(-1, 1) for _ in range(5)] for _ in range(30)]
+    T = [[rng.random(), rng.random(), rng.random()] for _ in range(30)]
+    kw = {"epochs": 6, "learning_rate": 0.01, "batch_size": batch_size, "shuffle": True,
+          "optimizer": plainnet.Adam(beta2=0.5, weight_decay=0.01)}
+    py, c = pair([5, 7, 3], seed=8, hidden="tanh")
+    same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
+    same_state(py, c)
+    state = c._core.get_train_state()
+    assert state == py._core.get_train_state()
+    assert state["b2t"] == 0.5 ** (30 // batch_size * 6) < 0.5 ** 54  # past step 54
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam", plainnet.SGD(weight_decay=0.1)])
