@@ -2483,9 +2483,6 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
          * 3 more (counted as 5, the figure the small networks' threshold was
          * set with) */
         const double rows = (double)(batch_size < net->block_rows ? batch_size : net->block_rows);
-        const size_t n = threads_for(net, 3.0 * (double)count * (double)net->n_params,
-                                     3.0 * rows * (double)net->n_params,
-                                     4.0 * (double)net->n_layers + 5.0);
         /* batch_size 1: the same bits, fused, on one thread (opt_rows_body).
          * On 784-1024-10, where the team would take 2 threads, one thread
          * took 214 / 364 / 1416 us/sample (SGD with weight decay, momentum,
@@ -2496,7 +2493,9 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
                      adam_state, total);
             return PN_OK;
         }
-        run_team(n, PN_PICK_FN(batch_job), &job);
+        run_team(threads_for(net, 3.0 * (double)count * (double)net->n_params,
+                             3.0 * rows * (double)net->n_params, 4.0 * (double)net->n_layers + 5.0),
+                 PN_PICK_FN(batch_job), &job);
         *total = job.total;
     }
     return PN_OK;
