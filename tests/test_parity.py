@@ -317,21 +317,34 @@ def test_training_options_match(options, chunk_seconds, monkeypatch):
 def test_per_sample_sgd_passing_the_next_row_through_the_update(sizes, output, loss, shuffle,
                                                                 chunk_seconds, weighted,
                                                                 monkeypatch):
+    def weights(rng):
+        w = [0.0, 0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5]) for _ in range(18)] + [0.0, 0.0]
+        w[9:12] = [0.0, 0.0, 0.0]
+        return w
+    _per_sample_parity(monkeypatch, chunk_seconds, sizes, output, loss, seed=len(sizes),
+                       n_rows=23, net_seed=4, weights=weights if weighted else None,
+                       epochs=3, learning_rate=0.05, shuffle=shuffle)
+
+
+def _per_sample_parity(monkeypatch, chunk_seconds, sizes, output, loss, seed, n_rows, net_seed,
+                       weights, **kw):
+    """Train a Python and a C network alike twice (rows and targets drawn from
+    random.Random(seed), then the sample weights from weights(rng) unless it is
+    None; calls of about chunk_seconds unless None) and compare their outcomes
+    and states each time; returns the pair."""
     if chunk_seconds is not None:
         from plainnet import _driver
         monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
-    rng = random.Random(len(sizes))
-    X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(23)]
-    T = targets_for(rng, 23, sizes[-1], output, loss)
-    kw = {"epochs": 3, "learning_rate": 0.05, "shuffle": shuffle}
-    if weighted:
-        kw["sample_weight"] = [0.0, 0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5])
-                                                 for _ in range(18)] + [0.0, 0.0]
-        kw["sample_weight"][9:12] = [0.0, 0.0, 0.0]
-    py, c = pair(sizes, seed=4, hidden="tanh", output=output, loss=loss)
+    rng = random.Random(seed)
+    X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(n_rows)]
+    T = targets_for(rng, n_rows, sizes[-1], output, loss)
+    if weights is not None:
+        kw["sample_weight"] = weights(rng)
+    py, c = pair(sizes, seed=net_seed, hidden="tanh", output=output, loss=loss)
     for _ in range(2):
         same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
         same_state(py, c)
+    return py, c
 
 
 # Per-sample training with an optimizer (batch_size=1) runs in the C core as
@@ -354,22 +367,15 @@ def test_per_sample_sgd_passing_the_next_row_through_the_update(sizes, output, l
 ], ids=["one-layer", "three-layers"])
 def test_per_sample_optimizer_steps_passing_the_next_row(sizes, output, loss, optimizer,
                                                          chunk_seconds, weighted, monkeypatch):
-    if chunk_seconds is not None:
-        from plainnet import _driver
-        monkeypatch.setattr(_driver, "CHUNK_SECONDS", chunk_seconds)
-    rng = random.Random(len(sizes) + 7)
-    X = [[rng.uniform(-1, 1) for _ in range(sizes[0])] for _ in range(19)]
-    T = targets_for(rng, 19, sizes[-1], output, loss)
-    kw = {"epochs": 3, "learning_rate": 0.02, "shuffle": True, "optimizer": optimizer,
-          "batch_size": 1}
-    if weighted:
-        kw["sample_weight"] = [0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5, 3.0])
-                                            for _ in range(15)] + [0.0, 0.0]
-        kw["sample_weight"][7:10] = [0.0, 0.0, 0.0]
-    py, c = pair(sizes, seed=6, hidden="tanh", output=output, loss=loss)
-    for _ in range(2):
-        same(outcome(py, X, T, **kw), outcome(c, X, T, **kw))
-        same_state(py, c)
+    def weights(rng):
+        w = [0.0, 1.5] + [rng.choice([0.0, 0.4, 1.0, 2.5, 3.0]) for _ in range(15)] + [0.0, 0.0]
+        w[7:10] = [0.0, 0.0, 0.0]
+        return w
+    py, c = _per_sample_parity(monkeypatch, chunk_seconds, sizes, output, loss,
+                               seed=len(sizes) + 7, n_rows=19, net_seed=6,
+                               weights=weights if weighted else None, epochs=3,
+                               learning_rate=0.02, shuffle=True, optimizer=optimizer,
+                               batch_size=1)
     assert py._core.get_train_state() == c._core.get_train_state()
 
 
