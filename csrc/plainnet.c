@@ -1999,6 +1999,21 @@ PN_INLINE void row_step(const pn_optimizer *opt, double *PN_RESTRICT wt, double 
         for (j = 0; j < no; j++) z[j] = z[j] + b[j];
 }
 
+/* The inputs of the row at the first position q > p (q < end) whose weight
+ * is > 0 (every row's, without weights), and q into *next_p; NULL and end
+ * if there is none. */
+PN_INLINE const double *next_row(const double *x, size_t n_in, const double *w,
+                                 const size_t *order, size_t p, size_t end, size_t *next_p)
+{
+    size_t q;
+    for (q = p + 1; q < end; q++) {
+        const size_t rq = order != NULL ? order[q] : q;
+        if (w == NULL || w[rq] != 0.0) break;
+    }
+    *next_p = q;
+    return q < end ? x + (order != NULL ? order[q] : q) * n_in : NULL;
+}
+
 /* pn_epoch_batches with batch_size 1, on one thread: each row (of weight > 0)
  * a batch of its own, with the operations of batch_job_body for a block of
  * one row (block_forward, one_row_backward, step_share) in their order, but
@@ -2025,17 +2040,11 @@ PN_INLINE void opt_rows_body(pn_net *net, const double *x, const double *t, cons
     while (p < end && w != NULL && w[order != NULL ? order[p] : p] == 0.0) p++;
     for (; p < end; p = q) {
         const size_t r = order != NULL ? order[p] : p;
-        const double *xr = x + r * n_in, *tr = t + r * n_out, *next = NULL, *y;
+        const double *xr = x + r * n_in, *tr = t + r * n_out, *next, *y;
         double *d = scratch + net->dbuf, *g = scratch + net->gbuf, *tmp;
         double adam_step = 0.0, bc2 = 0.0, loss;
         size_t at = n;
-        for (q = p + 1; q < end; q++) { /* the next row (of weight > 0) */
-            const size_t rq = order != NULL ? order[q] : q;
-            if (w == NULL || w[rq] != 0.0) {
-                next = x + rq * n_in;
-                break;
-            }
-        }
+        next = next_row(x, n_in, w, order, p, end, &q);
         y = forward_layers(net, store, xr, scratch, ready);
         loss = sample_loss(net->loss, tr, y, scratch + last->z, n_out);
         output_delta(net->loss, last->act, tr, y, scratch + last->z, d, n_out);
@@ -2125,15 +2134,9 @@ PN_INLINE double train_rows_body(pn_net *net, const double *x, const double *t, 
     while (p < end && w != NULL && w[order != NULL ? order[p] : p] == 0.0) p++;
     for (; p < end; p = q) {
         const size_t r = order != NULL ? order[p] : p;
-        const double *next = NULL; /* the last sample of the call updates alone */
+        const double *next; /* NULL: the last sample of the call updates alone */
         double loss;
-        for (q = p + 1; q < end; q++) { /* the next row (of weight > 0) */
-            const size_t rq = order != NULL ? order[q] : q;
-            if (w == NULL || w[rq] != 0.0) {
-                next = x + rq * n_in;
-                break;
-            }
-        }
+        next = next_row(x, n_in, w, order, p, end, &q);
         loss = sgd_step(net, store, x + r * n_in, t + r * n_out, lr, scratch, ready, next);
         total += w != NULL ? w[r] * loss : loss;
         ready = next != NULL;
