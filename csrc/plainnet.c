@@ -2439,6 +2439,20 @@ static int check_weights(const double *w, size_t w_len, size_t n_rows)
     return PN_OK;
 }
 
+/* An epoch's order (NULL: rows in their order) over positions [first,
+ * first + count) of n_rows, which the caller checked: n_rows long, and each
+ * position there a row. */
+static int check_order(const size_t *order, size_t order_len, size_t n_rows, size_t first,
+                       size_t count)
+{
+    size_t p;
+    if (order == NULL) return PN_OK;
+    if (order_len != n_rows) return PN_ESIZE;
+    for (p = first; p < first + count; p++)
+        if (order[p] >= n_rows) return PN_EINVAL;
+    return PN_OK;
+}
+
 /* pn_epoch_batches and pn_epoch_batches_weighted: w NULL for no weights. */
 static int epoch_batches(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
                          const double *w, size_t w_len, const size_t *order, size_t order_len,
@@ -2446,7 +2460,7 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
                          const pn_optimizer *opt, double *buffers, size_t buffers_len,
                          double *adam_state, double *total, int weighted)
 {
-    size_t n_rows, n_buffers, p;
+    size_t n_rows, n_buffers;
     int rc;
     CHECK_NET(net);
     if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
@@ -2461,11 +2475,7 @@ static int epoch_batches(pn_net *net, const double *x, size_t x_len, const doubl
     if (first > n_rows || count > n_rows - first) return PN_ESIZE;
     if (first % batch_size != 0 || (count % batch_size != 0 && first + count != n_rows))
         return PN_EINVAL;
-    if (order != NULL) {
-        if (order_len != n_rows) return PN_ESIZE;
-        for (p = first; p < first + count; p++)
-            if (order[p] >= n_rows) return PN_EINVAL;
-    }
+    if ((rc = check_order(order, order_len, n_rows, first, count)) != PN_OK) return rc;
     if (!net->epoch_open) return PN_ESTATE;
     {
         pn_batch_job job;
@@ -2615,26 +2625,33 @@ int pn_shuffle(size_t *order, size_t n, uint64_t *rng)
     return PN_OK;
 }
 
-int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
-                  const size_t *order, size_t order_len, size_t first, size_t count,
-                  double learning_rate, double *total)
+/* pn_epoch_rows and pn_epoch_rows_weighted: w NULL for no weights. */
+static int epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                      const double *w, size_t w_len, const size_t *order, size_t order_len,
+                      size_t first, size_t count, double learning_rate, double *total,
+                      int weighted)
 {
     size_t n_rows;
     int rc;
     CHECK_NET(net);
     if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
         return rc;
+    if (weighted && (rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
     if (total == NULL || !isfinite(learning_rate)) return PN_EINVAL;
     if (first > n_rows || count > n_rows - first) return PN_ESIZE;
-    if (order != NULL) {
-        size_t p;
-        if (order_len != n_rows) return PN_ESIZE;
-        for (p = first; p < first + count; p++)
-            if (order[p] >= n_rows) return PN_EINVAL;
-    }
+    if ((rc = check_order(order, order_len, n_rows, first, count)) != PN_OK) return rc;
     if (!net->epoch_open) return PN_ESTATE;
-    *total = train_rows(net, x, t, NULL, order, first, count, learning_rate, *total);
+    *total = train_rows(net, x, t, weighted ? w : NULL, order, first, count, learning_rate,
+                        *total);
     return PN_OK;
+}
+
+int pn_epoch_rows(pn_net *net, const double *x, size_t x_len, const double *t, size_t t_len,
+                  const size_t *order, size_t order_len, size_t first, size_t count,
+                  double learning_rate, double *total)
+{
+    return epoch_rows(net, x, x_len, t, t_len, NULL, 0, order, order_len, first, count,
+                      learning_rate, total, 0);
 }
 
 int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const double *t,
@@ -2642,22 +2659,8 @@ int pn_epoch_rows_weighted(pn_net *net, const double *x, size_t x_len, const dou
                            size_t order_len, size_t first, size_t count, double learning_rate,
                            double *total)
 {
-    size_t n_rows, p;
-    int rc;
-    CHECK_NET(net);
-    if ((rc = check_data(net, x, x_len, t, t_len, last_layer(net)->n_out, &n_rows)) != PN_OK)
-        return rc;
-    if ((rc = check_weights(w, w_len, n_rows)) != PN_OK) return rc;
-    if (total == NULL || !isfinite(learning_rate)) return PN_EINVAL;
-    if (first > n_rows || count > n_rows - first) return PN_ESIZE;
-    if (order != NULL) {
-        if (order_len != n_rows) return PN_ESIZE;
-        for (p = first; p < first + count; p++)
-            if (order[p] >= n_rows) return PN_EINVAL;
-    }
-    if (!net->epoch_open) return PN_ESTATE;
-    *total = train_rows(net, x, t, w, order, first, count, learning_rate, *total);
-    return PN_OK;
+    return epoch_rows(net, x, x_len, t, t_len, w, w_len, order, order_len, first, count,
+                      learning_rate, total, 1);
 }
 
 /* End the open epoch whose loss is `loss`: restore and fail if it or any parameter is not finite. */
