@@ -101,7 +101,9 @@ size_t pn_scratch_len(const pn_net *net);
  * blocks of rows through each layer as matrix products (the same bits as
  * row by row, which they do with scratch of at least pn_scratch_len).  It
  * includes room (about pn_n_params doubles) where a call of more than one
- * block of rows lays out every layer's weights once for the products. */
+ * block of rows lays out every layer's weights once for the products, and 7
+ * doubles with which the calls start their work on a 64-byte boundary of
+ * any scratch (the bits do not depend on where the scratch is). */
 size_t pn_block_scratch_len(const pn_net *net);
 
 /* Threads that pn_predict, pn_loss, pn_loss_weighted and pn_epoch_batches

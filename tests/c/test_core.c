@@ -585,11 +585,22 @@ static void test_blocks(void)
     for (threads = 1; threads <= 3; threads += 2) {
         CHECK(pn_set_params(net, p, n) == PN_OK && pn_set_threads(net, threads) == PN_OK);
         CHECK(pn_predict(net, x, rows * 300, y1, rows * 5, s, slen) == PN_OK);
-        /* less than blen: no room to pack the weights once, so every block packs them */
-        CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen - 1) == PN_OK);
+        /* 8 less than blen (its 7 doubles for a cache line's start, and 1): no
+         * room to pack the weights once, so every block packs them */
+        CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen - 8) == PN_OK);
         CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
         CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk, blen) == PN_OK);
         CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
+        /* the scratch at each of the 8 places a double can start in a cache
+         * line, with and without room to start the work on the next line */
+        for (i = 0; i < 8; i++) {
+            CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk + i, blen - i) == PN_OK);
+            CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
+            CHECK(pn_predict(net, x, rows * 300, y2, rows * 5, blk + i, blen - 7 - i) == PN_OK);
+            CHECK(memcmp(y1, y2, rows * 5 * sizeof *y1) == 0);
+            CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l2, blk + i, blen - i) == PN_OK);
+            CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l1, s, slen) == PN_OK && l1 == l2);
+        }
         CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l1, s, slen) == PN_OK);
         CHECK(pn_loss(net, x, rows * 300, t, rows * 5, &l2, blk, blen) == PN_OK && l1 == l2);
         CHECK(pn_loss_weighted(net, x, rows * 300, t, rows * 5, w, rows, &l1, s, slen) == PN_OK);
